@@ -1,0 +1,63 @@
+//! Builds the actix App: shared state, limits, error rendering, middleware and every route.
+//! `main` serves it; the tests drive the very same App.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
+use actix_web::{web, App};
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::{self, AppError};
+use crate::ops::{self, metrics::Metrics};
+use crate::org;
+
+/// Largest JSON request body.
+pub const JSON_LIMIT: usize = 1024 * 1024;
+
+pub struct AppState {
+    pub db: Db,
+    pub settings: Settings,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    pub fn new(db: Db, settings: Settings) -> web::Data<AppState> {
+        web::Data::new(AppState { db, settings, metrics: Metrics::new() })
+    }
+}
+
+pub fn build(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(error::json_error))
+        .app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .app_data(web::PayloadConfig::default().limit(JSON_LIMIT))
+        .configure(routes)
+        .default_service(web::to(not_found))
+        .wrap(ErrorHandlers::new().default_handler(error::ensure_problem_body))
+        .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")).add(("Referrer-Policy", "no-referrer")))
+        .wrap_fn(ops::request_log::log_request)
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/healthz").get(ops::health::healthz))
+        .service(web::resource("/readyz").get(ops::health::readyz))
+        .service(web::resource("/metrics").get(ops::metrics::metrics))
+        .configure(org::routes::configure);
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

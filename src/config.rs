@@ -1,0 +1,75 @@
+//! Settings: environment variables, each overridable by the CLI flag of the same name.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct Settings {
+    /// Database: sqlite://PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    /// [default: sqlite://<data dir>/handbook.db]
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Folder for the SQLite database, signing keys and attachments.
+    #[arg(long, env = "HANDBOOK_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Log filter: a level (error, warn, info, debug, trace) or a tracing directive list.
+    #[arg(long, env = "HANDBOOK_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Log line format.
+    #[arg(long, env = "HANDBOOK_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+
+    /// Most database connections the pool keeps open.
+    #[arg(long, env = "HANDBOOK_DB_POOL_SIZE", default_value_t = 10, global = true)]
+    pub db_pool_size: u32,
+
+    /// Eligible members the city aims to have installed the app (coverage target).
+    #[arg(long, env = "HANDBOOK_TARGET_MEMBERS", default_value_t = 418_000, global = true)]
+    pub target_members: u64,
+}
+
+impl Settings {
+    /// Settings for a given database and data folder, everything else at its default.
+    pub fn new(database_url: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
+        Settings {
+            database_url: Some(database_url.into()),
+            data_dir: data_dir.into(),
+            log: "info".into(),
+            log_format: LogFormat::Text,
+            db_pool_size: 10,
+            target_members: 418_000,
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => url.clone(),
+            _ => format!("sqlite://{}", self.data_dir.join("handbook.db").display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_database_lives_in_the_data_folder() {
+        let mut settings = Settings::new("", "/srv/handbook");
+        assert_eq!(settings.database_url(), "sqlite:///srv/handbook/handbook.db");
+        settings.database_url = Some("postgres://h/db".into());
+        assert_eq!(settings.database_url(), "postgres://h/db");
+    }
+}

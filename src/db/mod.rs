@@ -1,0 +1,318 @@
+//! The database: one connection type for both backends, the pool, and the URL that picks the backend.
+
+pub mod migrations;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+
+use crate::error::AppError;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<DbManager>;
+pub type PooledConnection = r2d2::PooledConnection<DbManager>;
+
+/// Which backend a `DATABASE_URL` names, parsed explicitly so that errors name the real cause.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbUrlError {
+    #[error("DATABASE_URL {0} has an unsupported scheme: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedScheme(String),
+    #[error("DATABASE_URL {0} names no SQLite file: use sqlite://PATH")]
+    EmptySqlitePath(String),
+}
+
+impl DbUrl {
+    pub fn parse(url: &str) -> Result<Self, DbUrlError> {
+        let url = url.trim();
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(DbUrlError::EmptySqlitePath(url.to_owned()));
+            }
+            return Ok(DbUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DbUrl::Postgres(url.to_owned()));
+        }
+        Err(DbUrlError::UnsupportedScheme(mask_password(url)))
+    }
+
+    /// The URL as it may be shown to a person or written to a log: no password.
+    pub fn display(&self) -> String {
+        match self {
+            DbUrl::Postgres(url) => mask_password(url),
+            DbUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DbUrl::Postgres(_) => "postgres",
+            DbUrl::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host/...` with `***`.
+pub fn mask_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(_) => url.to_owned(),
+        // Unparseable: keep what stands before any '@' out of the message altogether.
+        Err(_) => match url.rsplit_once('@') {
+            Some((_, host)) => format!("***@{host}"),
+            None => url.to_owned(),
+        },
+    }
+}
+
+/// How long a PostgreSQL connection attempt may take before we give up with the real error.
+const PG_CONNECT_TIMEOUT_SECS: u64 = 5;
+/// How long an SQLite writer waits for another writer before failing.
+const SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000;
+
+/// Opens connections of the backend its URL names; the r2d2 manager of our pool.
+#[derive(Clone, Debug)]
+pub struct DbManager {
+    url: DbUrl,
+}
+
+impl DbManager {
+    pub fn new(url: DbUrl) -> Self {
+        DbManager { url }
+    }
+
+    pub fn url(&self) -> &DbUrl {
+        &self.url
+    }
+
+    pub fn establish(&self) -> Result<DbConnection, diesel::ConnectionError> {
+        match &self.url {
+            DbUrl::Postgres(url) => {
+                let url = with_connect_timeout(url);
+                Ok(DbConnection::Postgresql(diesel::PgConnection::establish(&url)?))
+            }
+            DbUrl::Sqlite(path) => {
+                let path = path.to_str().ok_or_else(|| {
+                    diesel::ConnectionError::BadConnection("the SQLite path is not valid UTF-8".into())
+                })?;
+                let mut conn = diesel::SqliteConnection::establish(path)?;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout={PG_CONNECT_TIMEOUT_SECS}")
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        self.establish().map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Why the service could not open its database; printed as one line by the CLI.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Url(#[from] DbUrlError),
+    #[error("cannot create the folder {folder} for {url}: {cause}")]
+    Folder { url: String, folder: String, cause: std::io::Error },
+    #[error("cannot connect to {url}: {cause}")]
+    Connect { url: String, cause: String },
+    #[error("cannot migrate {url}: {cause}")]
+    Migrate { url: String, cause: String },
+}
+
+/// Opens the database a URL names: creates the SQLite folder, connects once to surface the real
+/// error, applies pending migrations, and builds the pool.
+pub fn open(database_url: &str, pool_size: u32) -> Result<Db, OpenError> {
+    let url = DbUrl::parse(database_url)?;
+    if let DbUrl::Sqlite(path) = &url {
+        create_parent_folder(path).map_err(|cause| OpenError::Folder {
+            url: url.display(),
+            folder: path.parent().map(|p| p.display().to_string()).unwrap_or_default(),
+            cause,
+        })?;
+    }
+    let manager = DbManager::new(url.clone());
+    let mut first =
+        manager.establish().map_err(|e| OpenError::Connect { url: url.display(), cause: one_line(&e.to_string()) })?;
+    migrations::run_pending(&mut first)
+        .map_err(|e| OpenError::Migrate { url: url.display(), cause: one_line(&e.to_string()) })?;
+    drop(first);
+    let pool = r2d2::Pool::builder()
+        .max_size(pool_size.max(1))
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(10))
+        .build_unchecked(manager);
+    Ok(Db { pool, url })
+}
+
+fn create_parent_folder(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent),
+        _ => Ok(()),
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The pool and what it points at; cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    url: DbUrl,
+}
+
+impl Db {
+    pub fn url(&self) -> &DbUrl {
+        &self.url
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Runs blocking database work on the blocking thread pool, never on an actix worker.
+    /// The connection is taken inside the closure, so a busy pool never stalls a worker either.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await?
+    }
+
+    /// Answers whether the database responds within `timeout`.
+    pub async fn ping(&self, timeout: Duration) -> bool {
+        let pool = self.pool.clone();
+        let answered = actix_web::web::block(move || {
+            let mut conn = pool.get_timeout(timeout).ok()?;
+            conn.ping().ok()
+        })
+        .await;
+        matches!(answered, Ok(Some(())))
+    }
+}
+
+impl DbConnection {
+    /// A read-write transaction. On SQLite it begins `IMMEDIATE`, so concurrent writers queue on
+    /// `busy_timeout` instead of failing with "database is locked" when they upgrade a read lock.
+    pub fn write_transaction<T, E, F>(&mut self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        match self {
+            DbConnection::Sqlite(conn) => AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN IMMEDIATE")?,
+            DbConnection::Postgresql(conn) => AnsiTransactionManager::begin_transaction(conn)?,
+        }
+        match work(self) {
+            Ok(value) => {
+                <DbConnection as Connection>::TransactionManager::commit_transaction(self)?;
+                Ok(value)
+            }
+            Err(error) => {
+                <DbConnection as Connection>::TransactionManager::rollback_transaction(self)?;
+                Err(error)
+            }
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DbConnection::Postgresql(_) => "postgres",
+            DbConnection::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_schemes_and_rejects_others() {
+        assert_eq!(
+            DbUrl::parse("sqlite://data/handbook.db").unwrap(),
+            DbUrl::Sqlite(PathBuf::from("data/handbook.db"))
+        );
+        assert_eq!(
+            DbUrl::parse("sqlite:///var/lib/handbook.db").unwrap(),
+            DbUrl::Sqlite(PathBuf::from("/var/lib/handbook.db"))
+        );
+        assert!(matches!(DbUrl::parse("postgresql://u@h/db"), Ok(DbUrl::Postgres(_))));
+        assert!(matches!(DbUrl::parse("sqlite://"), Err(DbUrlError::EmptySqlitePath(_))));
+        let err = DbUrl::parse("mysql://root:hunter2@localhost/db").unwrap_err().to_string();
+        assert!(err.contains("unsupported scheme"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn masks_passwords() {
+        assert_eq!(
+            mask_password("postgres://app:s3cret@db.example:5432/handbook"),
+            "postgres://app:***@db.example:5432/handbook"
+        );
+        assert_eq!(mask_password("postgres://app@db/handbook"), "postgres://app@db/handbook");
+    }
+
+    #[test]
+    fn adds_a_connect_timeout_once() {
+        assert_eq!(with_connect_timeout("postgres://h/db"), "postgres://h/db?connect_timeout=5");
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?sslmode=disable"),
+            "postgres://h/db?sslmode=disable&connect_timeout=5"
+        );
+        assert_eq!(with_connect_timeout("postgres://h/db?connect_timeout=2"), "postgres://h/db?connect_timeout=2");
+    }
+}

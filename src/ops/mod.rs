@@ -1,0 +1,5 @@
+//! Operating the service: health and readiness, Prometheus metrics, and the request log.
+
+pub mod health;
+pub mod metrics;
+pub mod request_log;

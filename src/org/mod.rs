@@ -1,0 +1,4 @@
+//! The organisation: the city's affiliated party committees, their units and cells, and members.
+
+pub mod routes;
+pub mod store;

@@ -1,0 +1,150 @@
+//! The real binary: its start on no configuration, its one-line errors, and its graceful stop.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_handbook");
+
+/// The binary with none of our settings inherited from the environment.
+fn handbook(cwd: &Path) -> Command {
+    let mut command = Command::new(BINARY);
+    command.current_dir(cwd).env_remove("DATABASE_URL");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("HANDBOOK_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+fn run_within(mut command: Command, limit: Duration) -> (Output, Duration) {
+    let started = Instant::now();
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start handbook");
+    while child.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < limit, "handbook did not exit within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child.wait_with_output().unwrap(), started.elapsed())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    Some(answer)
+}
+
+fn wait_for_http(child: &mut Child, port: u16, path: &str) -> String {
+    let started = Instant::now();
+    loop {
+        if let Some(answer) = http_get(port, path) {
+            return answer;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the server exited early");
+        assert!(started.elapsed() < Duration::from_secs(20), "the server did not answer within 20 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn serve_with_no_configuration_creates_the_sqlite_database_and_answers() {
+    let cwd = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = handbook(cwd.path())
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let health = wait_for_http(&mut child, port, "/healthz");
+    let committees = http_get(port, "/api/v1/committees").unwrap();
+    let database_created = cwd.path().join("data/handbook.db").is_file();
+
+    // SIGTERM: a graceful stop, exit code 0.
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            child.kill().unwrap();
+            panic!("no graceful stop within 10 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+
+    assert!(health.starts_with("HTTP/1.0 200") && health.contains(r#"{"status":"ok"}"#), "{health}");
+    assert!(committees.starts_with("HTTP/1.0 200") && committees.contains(r#""items""#), "{committees}");
+    assert!(database_created, "./data/handbook.db was not created");
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+}
+
+#[test]
+fn an_unsupported_database_scheme_exits_1_with_one_clear_line() {
+    let cwd = tempfile::tempdir().unwrap();
+    let mut command = handbook(cwd.path());
+    command.args(["serve"]).env("DATABASE_URL", "mysql://root:hunter2@localhost/handbook");
+    let (output, took) = run_within(command, Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("unsupported scheme") && stderr.contains("mysql://root:***@localhost/handbook"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "the password leaked: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(took < Duration::from_secs(5));
+}
+
+#[test]
+fn an_unreachable_postgres_exits_1_naming_the_url_and_the_cause() {
+    let cwd = tempfile::tempdir().unwrap();
+    let port = free_port(); // nothing listens there
+    let url = format!("postgres://handbook:hunter2@127.0.0.1:{port}/handbook");
+    let mut command = handbook(cwd.path());
+    command.args(["migrate", "--database-url", &url]);
+    let (output, took) = run_within(command, Duration::from_secs(15));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("postgres://handbook:***@127.0.0.1:{port}/handbook")), "{stderr}");
+    assert!(stderr.to_lowercase().contains("connection refused"), "the real cause is missing: {stderr}");
+    assert!(!stderr.contains("hunter2"), "the password leaked: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+#[test]
+fn migrate_creates_the_schema_and_is_idempotent() {
+    let cwd = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let mut command = handbook(cwd.path());
+        command.args(["migrate", "--data-dir", "state"]);
+        let (output, _) = run_within(command, Duration::from_secs(20));
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(String::from_utf8_lossy(&output.stdout).contains("up to date"));
+    }
+    assert!(cwd.path().join("state/handbook.db").is_file());
+}
+
+#[test]
+fn help_lists_the_commands_and_settings() {
+    let cwd = tempfile::tempdir().unwrap();
+    let mut command = handbook(cwd.path());
+    command.arg("--help");
+    let (output, _) = run_within(command, Duration::from_secs(10));
+    let help = String::from_utf8_lossy(&output.stdout);
+    for word in ["serve", "migrate", "DATABASE_URL", "HANDBOOK_DATA_DIR", "HANDBOOK_LOG"] {
+        assert!(help.contains(word), "--help does not mention {word}:\n{help}");
+    }
+}

@@ -1,0 +1,263 @@
+//! The test harness: the real App, in process, on a fresh SQLite file or a fresh PostgreSQL database.
+//!
+//! `both_backends!` turns one test body into two tests, `<name>::sqlite` and `<name>::postgres`.
+//! PostgreSQL is taken from `HANDBOOK_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
+//! each test gets a database cloned from a migrated template. If PostgreSQL cannot be reached, the
+//! tests fail and say how to start or point at one: they never skip.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use actix_service::{boxed, Service, ServiceExt};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::test::TestRequest;
+use actix_web::web;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use handbook::app::{self, AppState};
+use handbook::config::Settings;
+use handbook::db::{self, Db};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[macro_export]
+macro_rules! both_backends {
+    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[actix_web::test]
+                async fn sqlite() {
+                    let $app = $crate::common::TestApp::start($crate::common::Backend::Sqlite).await;
+                    $body
+                }
+
+                #[actix_web::test]
+                async fn postgres() {
+                    let $app = $crate::common::TestApp::start($crate::common::Backend::Postgres).await;
+                    $body
+                }
+            }
+        )*
+    };
+}
+
+type AppService = boxed::BoxService<actix_http::Request, ServiceResponse<BoxBody>, actix_web::Error>;
+
+pub struct TestApp {
+    pub backend: Backend,
+    pub state: web::Data<AppState>,
+    service: AppService,
+    // Dropped last: the data folder and the PostgreSQL database outlive the pool that uses them.
+    _database: TestDatabase,
+    _data_dir: tempfile::TempDir,
+}
+
+/// What a client saw.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: actix_web::http::header::HeaderMap,
+    pub body: web::Bytes,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.to_vec()).expect("UTF-8 body")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem with this status, and returns it.
+    pub fn problem(&self, status: u16) -> serde_json::Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", String::from_utf8_lossy(&self.body));
+        assert_eq!(self.header("content-type"), Some("application/problem+json"));
+        let problem = self.json();
+        assert_eq!(problem["status"], status);
+        assert!(problem["type"].is_string() && problem["title"].is_string() && problem["detail"].is_string());
+        problem
+    }
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("a temporary folder");
+        let database = match backend {
+            Backend::Sqlite => TestDatabase::Sqlite,
+            Backend::Postgres => TestDatabase::fresh_postgres(),
+        };
+        let url = match &database {
+            TestDatabase::Sqlite => format!("sqlite://{}", data_dir.path().join("handbook.db").display()),
+            TestDatabase::Postgres { url, .. } => url.clone(),
+        };
+        let settings = Settings::new(url.clone(), data_dir.path());
+        let db = db::open(&url, 4).unwrap_or_else(|e| panic!("cannot open the test database: {e}"));
+        let state = AppState::new(db, settings);
+        let service = actix_web::test::init_service(app::build(state.clone())).await;
+        let service = boxed::service(service.map(|res: ServiceResponse<_>| res.map_into_boxed_body()));
+        TestApp { backend, state, service, _database: database, _data_dir: data_dir }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.state.db
+    }
+
+    pub async fn send(&self, request: TestRequest) -> Answer {
+        let res = self.service.call(request.to_request()).await.expect("the App answers every request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().try_into_bytes().unwrap_or_else(|_| panic!("a body that is not in memory"));
+        Answer { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(TestRequest::get().uri(path)).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> Answer {
+        self.send(TestRequest::post().uri(path).set_json(body)).await
+    }
+
+    pub async fn request(&self, method: Method, path: &str) -> Answer {
+        self.send(TestRequest::default().method(method).uri(path)).await
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<web::Bytes>) -> Answer {
+        let body: web::Bytes = body.into();
+        self.send(TestRequest::post().uri(path).insert_header((header::CONTENT_TYPE, content_type)).set_payload(body))
+            .await
+    }
+
+    /// Runs a raw query returning one count, on whichever backend this test uses.
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        self.db().run(move |conn| Ok(diesel::sql_query(sql).get_result::<Count>(conn)?.n)).await.expect("count query")
+    }
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("HANDBOOK_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+enum TestDatabase {
+    Sqlite,
+    Postgres { name: String, url: String },
+}
+
+impl TestDatabase {
+    fn fresh_postgres() -> TestDatabase {
+        let template = template_database();
+        let name = format!("hbt_{}", uuid::Uuid::new_v4().simple());
+        admin_connection()
+            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        TestDatabase::Postgres { url: database_url(&name), name }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { name, .. } = self {
+            let _ = admin_connection().batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+fn admin_connection() -> PgConnection {
+    let url = postgres_admin_url();
+    PgConnection::establish(&url).unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is not reachable at {} ({e}).\nThe API tests run on SQLite AND PostgreSQL. Start the local \
+             cluster with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, or point \
+             HANDBOOK_TEST_PG_URL at a server where this user may create databases.",
+            db::mask_password(&url)
+        )
+    })
+}
+
+fn database_url(name: &str) -> String {
+    let mut url = url::Url::parse(&postgres_admin_url()).expect("HANDBOOK_TEST_PG_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// The migrated template, made once per migration set and shared by every test process.
+fn template_database() -> &'static str {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let name = format!("handbook_template_{:016x}", migrations_fingerprint());
+        let mut admin = admin_connection();
+        // Serialises template creation across concurrently running test binaries.
+        admin.batch_execute("SELECT pg_advisory_lock(7263541)").expect("advisory lock");
+        #[derive(QueryableByName)]
+        struct Exists {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let ready = diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1 AND datistemplate")
+            .bind::<Text, _>(&name)
+            .get_result::<Exists>(&mut admin)
+            .expect("look up the template")
+            .n
+            > 0;
+        if !ready {
+            admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .expect("drop a half-made template");
+            admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create the template database");
+            let migrated = db::open(&database_url(&name), 1).unwrap_or_else(|e| panic!("migrate the template: {e}"));
+            drop(migrated);
+            admin.batch_execute(&format!("ALTER DATABASE {name} WITH IS_TEMPLATE true")).expect("mark the template");
+        }
+        admin.batch_execute("SELECT pg_advisory_unlock(7263541)").expect("advisory unlock");
+        name
+    })
+}
+
+/// Changes whenever a PostgreSQL migration changes, so a stale template is never reused.
+fn migrations_fingerprint() -> u64 {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let mut files: Vec<_> = walk(&root);
+    files.sort();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for file in files {
+        let bytes = std::fs::read(&file).expect("read a migration");
+        for byte in file.to_string_lossy().bytes().chain(bytes) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read the migrations folder").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
