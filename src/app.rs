@@ -6,6 +6,8 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App};
 
+use crate::auth::keys::KeyError;
+use crate::auth::{self, Auth};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{self, AppError};
@@ -19,11 +21,13 @@ pub struct AppState {
     pub db: Db,
     pub settings: Settings,
     pub metrics: Metrics,
+    pub auth: Auth,
 }
 
 impl AppState {
-    pub fn new(db: Db, settings: Settings) -> web::Data<AppState> {
-        web::Data::new(AppState { db, settings, metrics: Metrics::new() })
+    pub fn new(db: Db, settings: Settings) -> Result<web::Data<AppState>, KeyError> {
+        let auth = Auth::from_settings(&settings)?;
+        Ok(web::Data::new(AppState { db, settings, metrics: Metrics::new(), auth }))
     }
 }
 
@@ -55,7 +59,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").get(ops::health::healthz))
         .service(web::resource("/readyz").get(ops::health::readyz))
         .service(web::resource("/metrics").get(ops::metrics::metrics))
-        .configure(org::routes::configure);
+        .configure(org::routes::configure)
+        .configure(auth::routes::configure);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

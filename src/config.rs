@@ -38,6 +38,27 @@ pub struct Settings {
     /// Eligible members the city aims to have installed the app (coverage target).
     #[arg(long, env = "HANDBOOK_TARGET_MEMBERS", default_value_t = 418_000, global = true)]
     pub target_members: u64,
+
+    /// PEM file of Ed25519 private keys (PKCS#8) for access tokens; the first signs, all verify.
+    /// [default: <data dir>/jwt-signing-keys.pem, generated on first start]
+    #[arg(long, env = "HANDBOOK_JWT_KEY_FILE", global = true)]
+    pub jwt_key_file: Option<PathBuf>,
+
+    /// Days an activation code stays valid.
+    #[arg(long, env = "HANDBOOK_ACTIVATION_CODE_DAYS", default_value_t = 30, global = true)]
+    pub activation_code_days: u32,
+
+    /// Days a session (refresh token) may stay unused before it expires.
+    #[arg(long, env = "HANDBOOK_REFRESH_IDLE_DAYS", default_value_t = 30, global = true)]
+    pub refresh_idle_days: u32,
+
+    /// Days a session lasts at most, however active: then the member signs in again.
+    #[arg(long, env = "HANDBOOK_REFRESH_MAX_DAYS", default_value_t = 180, global = true)]
+    pub refresh_max_days: u32,
+
+    /// Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated).
+    #[arg(long, env = "HANDBOOK_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Settings {
@@ -50,6 +71,11 @@ impl Settings {
             log_format: LogFormat::Text,
             db_pool_size: 10,
             target_members: 418_000,
+            jwt_key_file: None,
+            activation_code_days: 30,
+            refresh_idle_days: 30,
+            refresh_max_days: 180,
+            trusted_proxies: Vec::new(),
         }
     }
 

@@ -1,9 +1,13 @@
 //! The Hanoi party-member handbook service: API, sync server and officers' dashboard.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod ops;
 pub mod org;
+pub mod paging;
 pub mod telemetry;
+pub mod text;
+pub mod time;

@@ -1,13 +1,20 @@
 //! The `handbook` command line: serve the API, migrate the database, and the operators' verbs.
 
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use actix_web::HttpServer;
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use handbook::app::{self, AppState};
+use handbook::auth::{password, Role};
 use handbook::config::Settings;
-use handbook::{db, telemetry};
+use handbook::db::{self, Db, DbConnection};
+use handbook::error::AppError;
+use handbook::org::{demo, import, staff, store};
+use handbook::telemetry;
 
 #[derive(Parser)]
 #[command(name = "handbook", version, about = "Backend and sync server of the Hanoi party-member handbook")]
@@ -26,12 +33,61 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "HANDBOOK_BIND", default_value = "127.0.0.1:8080")]
         bind: String,
-        /// Load the demo data set into an empty database before serving.
+        /// Load the demo data set (48 committees, synthetic members) if the database has no members.
         #[arg(long)]
         demo: bool,
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Import members from a CSV file (all or nothing), as an admin would through the API.
+    ImportMembers {
+        file: PathBuf,
+        /// Validate and count what would change, without writing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Committees.
+    Committees {
+        #[command(subcommand)]
+        command: CommitteesCommand,
+    },
+    /// Staff accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Load the demo data set, or write it as CSV files.
+    DemoData {
+        /// Eligible members in all (exactly; about 5% exempt come on top).
+        #[arg(long, default_value_t = 418_000)]
+        members: u64,
+        #[arg(long, default_value_t = 2023)]
+        seed: u64,
+        /// Write the members CSV here (and committees to FILE.committees.csv) instead of loading it.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CommitteesCommand {
+    /// Create or rename committees from a CSV file with the columns code,name.
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a staff account. The password is read from standard input when it is piped, else generated
+    /// and printed once.
+    Create {
+        #[arg(long)]
+        login: String,
+        #[arg(long, default_value = "admin", value_parser = ["admin", "officer"])]
+        role: String,
+        /// The officer's committee.
+        #[arg(long)]
+        committee: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -46,25 +102,137 @@ fn main() -> ExitCode {
     }
 }
 
+fn open(settings: &Settings, pool_size: u32) -> anyhow::Result<Db> {
+    Ok(db::open(&settings.database_url(), pool_size)?)
+}
+
+/// Runs blocking work on one pooled connection, outside any server.
+fn with_connection<T>(db: &Db, work: impl FnOnce(&mut DbConnection) -> Result<T, AppError>) -> anyhow::Result<T> {
+    let mut conn = db.pool().get().context("no database connection")?;
+    work(&mut conn).map_err(describe)
+}
+
+/// An AppError as a person at a terminal should read it, row errors included.
+fn describe(error: AppError) -> anyhow::Error {
+    match error {
+        AppError::Validation(errors) => {
+            let lines: Vec<String> = errors
+                .iter()
+                .map(|e| match e.line {
+                    Some(line) => format!("  line {line}: {}: {}", e.field, e.message),
+                    None => format!("  {}: {}", e.field, e.message),
+                })
+                .collect();
+            anyhow::anyhow!("nothing was changed; {} problem(s):\n{}", errors.len(), lines.join("\n"))
+        }
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = cli.settings;
     match cli.command {
         Command::Serve { bind, demo } => serve(settings, bind, demo),
         Command::Migrate => {
-            let db = db::open(&settings.database_url(), 1)?;
+            let db = open(&settings, 1)?;
             println!("{} is up to date", db.url().display());
             Ok(())
         }
+        Command::ImportMembers { file, dry_run } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let db = open(&settings, 1)?;
+            let started = std::time::Instant::now();
+            let scope = import::ImportScope { committee: None };
+            let outcome = with_connection(&db, |conn| import::import(conn, &bytes, &scope, dry_run))?;
+            println!(
+                "{}created {}, updated {}, unchanged {} in {:.2} s",
+                if dry_run { "dry run, nothing written: " } else { "" },
+                outcome.created,
+                outcome.updated,
+                outcome.unchanged,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Committees { command: CommitteesCommand::Import { file } } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let db = open(&settings, 1)?;
+            let (created, renamed) = with_connection(&db, |conn| store::import_committees(conn, &bytes))?;
+            println!("committees created {created}, renamed {renamed}");
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Create { login, role, committee } } => {
+            create_staff(&settings, login, &role, committee)
+        }
+        Command::DemoData { members, seed, csv } => match csv {
+            Some(path) => {
+                std::fs::write(&path, demo::members_csv(members, seed))?;
+                let committees = path.with_extension("committees.csv");
+                std::fs::write(&committees, demo::committees_csv())?;
+                println!("wrote {} and {}", path.display(), committees.display());
+                Ok(())
+            }
+            None => {
+                let db = open(&settings, 1)?;
+                let started = std::time::Instant::now();
+                let outcome = with_connection(&db, |conn| demo::load(conn, members, seed))?;
+                println!(
+                    "demo data: 48 committees; members created {}, updated {}, unchanged {} in {:.2} s",
+                    outcome.created,
+                    outcome.updated,
+                    outcome.unchanged,
+                    started.elapsed().as_secs_f64()
+                );
+                Ok(())
+            }
+        },
     }
 }
 
+fn create_staff(settings: &Settings, login: String, role: &str, committee: Option<String>) -> anyhow::Result<()> {
+    let login = handbook::auth::store::normalize_staff_login(&login);
+    staff::check_login(&login).map_err(|m| anyhow::anyhow!("login: {m}"))?;
+    let role = Role::parse(role).context("role must be admin or officer")?;
+    if (role == Role::Officer) != committee.is_some() {
+        anyhow::bail!("an officer needs --committee, and an admin takes none");
+    }
+    let (password, generated) = if std::io::stdin().is_terminal() {
+        (handbook::auth::secrets::random_token()[..20].to_owned(), true)
+    } else {
+        let mut typed = String::new();
+        std::io::stdin().read_to_string(&mut typed)?;
+        (typed.trim_end_matches(['\r', '\n']).to_owned(), false)
+    };
+    password::check_length("password", &password).map_err(|e| anyhow::anyhow!("password {}", e.message))?;
+    let db = open(settings, 1)?;
+    let new = staff::NewStaff { login, role, committee_code: committee.map(|c| c.trim().to_uppercase()) };
+    let hash = password::hash_blocking(&password);
+    let account = with_connection(&db, |conn| staff::create(conn, &new, &hash))?;
+    println!("created {} {}", account.role.as_str(), account.login);
+    if generated {
+        println!("password (shown once): {password}");
+    }
+    Ok(())
+}
+
 fn serve(settings: Settings, bind: String, demo: bool) -> anyhow::Result<()> {
-    let db = db::open(&settings.database_url(), settings.db_pool_size)?;
+    let db = open(&settings, settings.db_pool_size)?;
+    if let Some(password) = with_connection(&db, staff::ensure_first_admin)? {
+        println!("Created the first admin account.\n  login:    admin\n  password: {password}\nIt is shown this once: sign in and change it.");
+    }
     if demo {
-        tracing::warn!("--demo: the demo data set arrives with the organisation work; serving without it");
+        let empty =
+            with_connection(&db, |conn| Ok(store::list_committees(conn, None)?.iter().all(|c| c.eligible == 0)))?;
+        if empty {
+            tracing::info!("loading the demo data set");
+            let outcome = with_connection(&db, |conn| demo::load(conn, 418_000, 2023))?;
+            tracing::info!(members = outcome.created, "demo data loaded");
+        } else {
+            tracing::info!("--demo: the database already has members; leaving them as they are");
+        }
     }
     tracing::info!(database = %db.url().display(), %bind, "starting");
-    let state = AppState::new(db, settings);
+    let state = AppState::new(db, settings)?;
     actix_web::rt::System::new().block_on(async move {
         let server = HttpServer::new(move || app::build(state.clone()))
             .bind(&bind)

@@ -55,38 +55,91 @@ fn wait_for_http(child: &mut Child, port: u16, path: &str) -> String {
     }
 }
 
-#[test]
-fn serve_with_no_configuration_creates_the_sqlite_database_and_answers() {
-    let cwd = tempfile::tempdir().unwrap();
+fn http_request(port: u16, request: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    Some(answer)
+}
+
+fn body_of(answer: &str) -> serde_json::Value {
+    serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap_or_default()).unwrap_or_default()
+}
+
+/// Starts `serve` in `cwd`; returns the child, its port, and what it printed to standard output.
+fn start_server(cwd: &Path) -> (Child, u16, std::sync::mpsc::Receiver<String>) {
     let port = free_port();
-    let mut child = handbook(cwd.path())
+    let mut child = handbook(cwd)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let health = wait_for_http(&mut child, port, "/healthz");
-    let committees = http_get(port, "/api/v1/committees").unwrap();
-    let database_created = cwd.path().join("data/handbook.db").is_file();
+    let mut stdout = child.stdout.take().unwrap();
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        let _ = send.send(text);
+    });
+    wait_for_http(&mut child, port, "/healthz");
+    (child, port, receive)
+}
 
-    // SIGTERM: a graceful stop, exit code 0.
+fn stop(mut child: Child) -> std::process::ExitStatus {
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let started = Instant::now();
-    let status = loop {
+    loop {
         if let Some(status) = child.try_wait().unwrap() {
-            break status;
+            return status;
         }
         if started.elapsed() > Duration::from_secs(10) {
             child.kill().unwrap();
             panic!("no graceful stop within 10 s of SIGTERM");
         }
         std::thread::sleep(Duration::from_millis(20));
-    };
+    }
+}
+
+#[test]
+fn serve_with_no_configuration_creates_the_sqlite_database_and_answers() {
+    let cwd = tempfile::tempdir().unwrap();
+    let (child, port, printed) = start_server(cwd.path());
+    let health = http_get(port, "/healthz").unwrap();
+    let database_created = cwd.path().join("data/handbook.db").is_file();
+    let status = stop(child);
+    let printed = printed.recv_timeout(Duration::from_secs(5)).unwrap();
 
     assert!(health.starts_with("HTTP/1.0 200") && health.contains(r#"{"status":"ok"}"#), "{health}");
-    assert!(committees.starts_with("HTTP/1.0 200") && committees.contains(r#""items""#), "{committees}");
     assert!(database_created, "./data/handbook.db was not created");
     assert!(status.success(), "exit status after SIGTERM: {status}");
+
+    // The first start printed the first admin's password, once; it signs in and sees the committees.
+    let password = printed
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("password:"))
+        .map(|p| p.trim().to_owned())
+        .unwrap_or_else(|| panic!("no admin password printed: {printed}"));
+    let (child, port, printed_again) = start_server(cwd.path());
+    let body = format!(r#"{{"login":"admin","password":"{password}"}}"#);
+    let login = http_request(
+        port,
+        &format!(
+            "POST /api/v1/auth/login HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .unwrap();
+    let token = body_of(&login)["access_token"].as_str().map(str::to_owned).unwrap_or_else(|| panic!("{login}"));
+    let committees =
+        http_request(port, &format!("GET /api/v1/committees HTTP/1.0\r\nAuthorization: Bearer {token}\r\n\r\n"))
+            .unwrap();
+    stop(child);
+    assert!(committees.starts_with("HTTP/1.0 200") && committees.contains(r#""items""#), "{committees}");
+    let printed_again = printed_again.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(!printed_again.contains("password"), "the password was shown again: {printed_again}");
 }
 
 #[test]

@@ -77,7 +77,9 @@ both_backends! {
             })
             .await
             .unwrap();
-        let answer = app.get("/api/v1/committees").await;
+        app.get("/api/v1/committees").await.problem(401);
+        let admin = app.admin_token().await;
+        let answer = app.get_as(&admin, "/api/v1/committees").await;
         assert_eq!(answer.status, 200);
         let body = answer.json();
         let items = body["items"].as_array().unwrap();

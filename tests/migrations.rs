@@ -27,8 +27,8 @@ fn canonical_type(name: &str) -> String {
     match name.to_ascii_lowercase().as_str() {
         "text" | "character varying" => "text",
         "timestamp" | "timestamp without time zone" => "timestamp",
-        "bigint" | "int8" => "bigint",
-        "integer" | "int4" | "int" => "integer",
+        // SQLite stores every INTEGER as 64 bits; an INTEGER PRIMARY KEY must be declared so to be the rowid.
+        "bigint" | "int8" | "integer" | "int4" | "int" => "integer",
         "boolean" | "bool" => "boolean",
         "date" => "date",
         "bytea" | "blob" => "blob",

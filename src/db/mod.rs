@@ -252,7 +252,13 @@ impl DbConnection {
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
         E: From<diesel::result::Error>,
     {
+        let nested = match self {
+            DbConnection::Sqlite(conn) => in_transaction(conn)?,
+            DbConnection::Postgresql(_) => false,
+        };
         match self {
+            // Nested: a savepoint inside the transaction already open.
+            DbConnection::Sqlite(conn) if nested => AnsiTransactionManager::begin_transaction(conn)?,
             DbConnection::Sqlite(conn) => AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN IMMEDIATE")?,
             DbConnection::Postgresql(conn) => AnsiTransactionManager::begin_transaction(conn)?,
         }
@@ -274,6 +280,11 @@ impl DbConnection {
             DbConnection::Sqlite(_) => "sqlite",
         }
     }
+}
+
+fn in_transaction(conn: &mut diesel::SqliteConnection) -> diesel::QueryResult<bool> {
+    let status = <AnsiTransactionManager as TransactionManager<_>>::transaction_manager_status_mut(conn);
+    Ok(status.transaction_depth()?.is_some())
 }
 
 #[cfg(test)]

@@ -1,15 +1,159 @@
-use actix_web::{web, HttpResponse};
+//! HTTP in and out for committees and members.
+
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::AppState;
+use crate::auth::AuthUser;
 use crate::error::AppError;
-use crate::org::store;
+use crate::org::import::{self, ImportScope};
+use crate::org::{members, store};
+use crate::paging;
+
+/// Largest member CSV accepted by the API.
+pub const IMPORT_LIMIT: usize = 128 * 1024 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/committees").get(list_committees));
+    cfg.service(web::resource("/api/v1/committees").get(list_committees))
+        .service(web::resource("/api/v1/admin/committees").post(create_committee))
+        .service(web::resource("/api/v1/admin/committees/{code}").patch(rename_committee))
+        .service(
+            web::resource("/api/v1/admin/members/import")
+                .app_data(web::PayloadConfig::new(IMPORT_LIMIT))
+                .post(import_members),
+        )
+        .service(web::resource("/api/v1/admin/members").get(list_members))
+        .service(web::resource("/api/v1/admin/members/{card_number}").get(get_member));
 }
 
-async fn list_committees(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let committees = state.db.run(|conn| Ok(store::list_committees(conn)?)).await?;
+/// Signed in: every committee (an officer or member: its own).
+async fn list_committees(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
+    let scope = if user.is_admin() { None } else { user.committee.clone() };
+    let committees = state.db.run(move |conn| Ok(store::list_committees(conn, scope.as_deref())?)).await?;
     Ok(HttpResponse::Ok().json(json!({ "items": committees })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCommittee {
+    code: String,
+    name: String,
+}
+
+/// Admin.
+async fn create_committee(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<NewCommittee>,
+) -> Result<HttpResponse, AppError> {
+    user.require_admin()?;
+    let errors: Vec<_> =
+        [store::check_code(&body.code).err(), store::check_name(&body.name).err()].into_iter().flatten().collect();
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let (code, name) =
+        (store::check_code(&body.code).unwrap_or_default(), store::check_name(&body.name).unwrap_or_default());
+    let committee = state.db.run(move |conn| store::insert_committee(conn, &code, &name)).await?;
+    Ok(HttpResponse::Created().json(committee))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rename {
+    name: String,
+}
+
+/// Admin.
+async fn rename_committee(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+    body: web::Json<Rename>,
+) -> Result<HttpResponse, AppError> {
+    user.require_admin()?;
+    let name = store::check_name(&body.name).map_err(|e| AppError::Validation(vec![e]))?;
+    let code = path.into_inner();
+    let committee = state.db.run(move |conn| store::rename_committee(conn, &code, &name)).await?;
+    Ok(HttpResponse::Ok().json(committee))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportQuery {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Admin (any rows), officer (rows of its own committee only). All or nothing.
+async fn import_members(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    query: web::Query<ImportQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    user.require_staff()?;
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !content_type.to_ascii_lowercase().starts_with("text/csv") {
+        return Err(AppError::UnsupportedMediaType("send the members as Content-Type: text/csv".into()));
+    }
+    let scope = ImportScope { committee: user.scope().map(str::to_owned) };
+    let dry_run = query.dry_run;
+    let outcome = state.db.run(move |conn| import::import(conn, &body, &scope, dry_run)).await?;
+    Ok(HttpResponse::Ok().json(outcome))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    committee: Option<String>,
+    status: Option<String>,
+    installed: Option<bool>,
+    q: Option<String>,
+    limit: Option<i64>,
+    after: Option<String>,
+}
+
+/// Admin (everyone), officer (its committee).
+async fn list_members(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    user.require_staff()?;
+    let query = query.into_inner();
+    let limit = paging::limit(query.limit)?;
+    let after = paging::decode_after(query.after.as_deref())?;
+    if let Some(status) = &query.status {
+        if !members::STATUSES.contains(&status.as_str()) {
+            return Err(AppError::validation("status", "must be eligible, exempt or left"));
+        }
+    }
+    let filter = members::ListFilter {
+        committee: query.committee.map(|c| c.trim().to_uppercase()),
+        status: query.status,
+        installed: query.installed,
+        q: query.q,
+    };
+    let scope = user.scope().map(str::to_owned);
+    let page =
+        state.db.run(move |conn| Ok(members::list(conn, &filter, scope.as_deref(), limit, after.as_deref())?)).await?;
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(page))
+}
+
+/// Admin, or the officer of the member's committee (others: 404).
+async fn get_member(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    user.require_staff()?;
+    let card_number = path.into_inner();
+    let member = state.db.run(move |conn| Ok(members::find(conn, &card_number)?)).await?;
+    let member = member.filter(|m| user.manages(&m.committee_code)).ok_or(AppError::NotFound)?;
+    let mut body = serde_json::to_value(members::MemberView::from(member)).map_err(anyhow::Error::from)?;
+    body["installations"] = json!([]);
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(body))
 }

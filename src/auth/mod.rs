@@ -1,0 +1,59 @@
+//! Authentication and access control: passwords, tokens, refresh families, activation codes, throttling,
+//! and the `AuthUser` extractor that every protected route takes.
+
+pub mod activation;
+pub mod keys;
+pub mod password;
+pub mod routes;
+pub mod secrets;
+pub mod sessions;
+pub mod sign_in;
+pub mod store;
+pub mod throttle;
+pub mod tokens;
+pub mod user;
+
+use std::net::IpAddr;
+
+use crate::config::Settings;
+
+pub use crate::time::now;
+pub use user::{AuthUser, Role, Subject};
+
+/// What authentication needs at run time, built once at start.
+pub struct Auth {
+    pub keys: keys::KeySet,
+    pub hasher: password::Hasher,
+    pub lifetimes: sessions::Lifetimes,
+    pub activation_code_ttl: chrono::Duration,
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Auth {
+    pub fn from_settings(settings: &Settings) -> Result<Auth, keys::KeyError> {
+        Ok(Auth {
+            keys: keys::KeySet::load_or_generate(settings.jwt_key_file.as_deref(), &settings.data_dir)?,
+            hasher: password::Hasher::new(),
+            lifetimes: sessions::Lifetimes {
+                idle: chrono::Duration::days(i64::from(settings.refresh_idle_days)),
+                absolute: chrono::Duration::days(i64::from(settings.refresh_max_days)),
+            },
+            activation_code_ttl: chrono::Duration::days(i64::from(settings.activation_code_days)),
+            trusted_proxies: settings.trusted_proxies.clone(),
+        })
+    }
+
+    /// The client's address: the peer, or the last address a trusted proxy put in X-Forwarded-For.
+    pub fn client_address(&self, req: &actix_web::HttpRequest) -> String {
+        let peer = req.peer_addr().map(|addr| addr.ip());
+        if let Some(peer) = peer.filter(|ip| self.trusted_proxies.contains(ip)) {
+            let forwarded = req
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').map(str::trim).find_map(|a| a.parse::<IpAddr>().ok()));
+            return forwarded.unwrap_or(peer).to_string();
+        }
+        peer.map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into())
+    }
+}

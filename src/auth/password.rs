@@ -1,0 +1,136 @@
+//! Passwords: argon2id at OWASP's parameters, hashed off the actix workers and at most one per core at once,
+//! so that a storm of sign-ins queues instead of eating memory and starving everything else.
+
+use std::sync::{Arc, OnceLock};
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+use crate::error::{AppError, FieldError};
+
+pub const MIN_LENGTH: usize = 8;
+pub const MAX_LENGTH: usize = 128;
+
+const MEMORY_KIB: u32 = 19_456;
+const ITERATIONS: u32 = 2;
+const PARALLELISM: u32 = 1;
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// 8 to 128 characters, nothing else required (NIST 800-63B, ASVS 2.1).
+pub fn check_length(field: &str, password: &str) -> Result<(), FieldError> {
+    let length = password.chars().count();
+    if length < MIN_LENGTH {
+        return Err(FieldError::new(field, format!("must be at least {MIN_LENGTH} characters")));
+    }
+    if length > MAX_LENGTH {
+        return Err(FieldError::new(field, format!("must be at most {MAX_LENGTH} characters")));
+    }
+    Ok(())
+}
+
+/// A PHC string. Blocking: call it through [`Hasher`] from request handlers.
+pub fn hash_blocking(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2().hash_password(password.as_bytes(), &salt).expect("argon2 hashing cannot fail on valid params").to_string()
+}
+
+pub fn verify_blocking(password: &str, phc: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Whether a stored hash was made with other parameters than today's (compared field by field:
+/// `Params` equality never matches because of the output length).
+pub fn needs_rehash(phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else { return true };
+    let Ok(params) = Params::try_from(&parsed) else { return true };
+    parsed.algorithm.as_str() != "argon2id"
+        || parsed.version != Some(u32::from(Version::V0x13))
+        || params.m_cost() != MEMORY_KIB
+        || params.t_cost() != ITERATIONS
+        || params.p_cost() != PARALLELISM
+}
+
+/// Verifying against this costs what a real verification costs, so an unknown login answers as slowly as
+/// a known one.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_blocking("not the password of anybody at all"))
+}
+
+#[derive(Clone)]
+pub struct Hasher {
+    permits: Arc<Semaphore>,
+}
+
+impl Hasher {
+    pub fn new() -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Hasher { permits: Arc::new(Semaphore::new(cores)) }
+    }
+
+    async fn off_worker<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+        let _permit = self.permits.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
+        Ok(actix_web::web::block(work).await?)
+    }
+
+    pub async fn hash(&self, password: String) -> Result<String, AppError> {
+        self.off_worker(move || hash_blocking(&password)).await
+    }
+
+    /// Verifies against the stored hash, or against a dummy one when there is none, taking the same time.
+    pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, AppError> {
+        self.off_worker(move || match phc {
+            Some(phc) => verify_blocking(&password, &phc),
+            None => {
+                verify_blocking(&password, dummy_hash());
+                false
+            }
+        })
+        .await
+    }
+}
+
+impl Default for Hasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_carry_todays_parameters() {
+        let phc = hash_blocking("correct horse battery");
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(verify_blocking("correct horse battery", &phc));
+        assert!(!verify_blocking("wrong horse battery", &phc));
+        assert!(!needs_rehash(&phc));
+    }
+
+    #[test]
+    fn older_parameters_need_a_rehash() {
+        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(4096, 1, 1, None).unwrap());
+        let salt = SaltString::generate(&mut OsRng);
+        let old = weak.hash_password(b"pw", &salt).unwrap().to_string();
+        assert!(needs_rehash(&old));
+        assert!(needs_rehash("not a hash"));
+    }
+
+    #[test]
+    fn length_rules() {
+        assert!(check_length("p", "1234567").is_err());
+        assert!(check_length("p", "12345678").is_ok());
+        assert!(check_length("p", &"é".repeat(128)).is_ok());
+        assert!(check_length("p", &"a".repeat(129)).is_err());
+    }
+}

@@ -1,0 +1,257 @@
+//! HTTP in and out for authentication, accounts and activation codes.
+
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::error::{AppError, FieldError};
+use crate::org::{members, staff, store as committees};
+
+use super::user::{AuthUser, Role, Subject};
+use super::{activation, now, password, sign_in, store};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/v1/auth/activate").post(activate))
+        .service(web::resource("/api/v1/auth/login").post(login))
+        .service(web::resource("/api/v1/auth/refresh").post(refresh))
+        .service(web::resource("/api/v1/auth/logout").post(logout))
+        .service(web::resource("/api/v1/auth/password").post(change_password))
+        .service(web::resource("/api/v1/me").get(me))
+        .service(web::resource("/.well-known/jwks.json").get(jwks))
+        .service(web::resource("/api/v1/admin/staff").post(create_staff))
+        .service(web::resource("/api/v1/admin/members/{card_number}/activation-code").post(issue_activation_code))
+        .service(web::resource("/api/v1/admin/committees/{code}/activation-codes").post(issue_committee_codes));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActivateBody {
+    card_number: String,
+    activation_code: String,
+    new_password: String,
+    installation_id: Option<String>,
+}
+
+/// Anyone: a provisioned member's first sign-in (or a reset) with a one-time code.
+async fn activate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ActivateBody>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let address = state.auth.client_address(&req);
+    let tokens = sign_in::activate(
+        &state,
+        body.card_number,
+        body.activation_code,
+        body.new_password,
+        body.installation_id,
+        address,
+    )
+    .await?;
+    Ok(no_store(HttpResponse::Ok()).json(tokens))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    login: String,
+    password: String,
+    installation_id: Option<String>,
+}
+
+/// Anyone: members by card number, staff by login.
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginBody>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let address = state.auth.client_address(&req);
+    let tokens = sign_in::login(&state, body.login, body.password, body.installation_id, address).await?;
+    Ok(no_store(HttpResponse::Ok()).json(tokens))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+/// Anyone holding a live refresh token.
+async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Result<HttpResponse, AppError> {
+    let tokens = sign_in::refresh(&state, body.into_inner().refresh_token).await?;
+    Ok(no_store(HttpResponse::Ok()).json(tokens))
+}
+
+/// Anyone: ends the session (the refresh family) the token belongs to.
+async fn logout(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Result<HttpResponse, AppError> {
+    sign_in::logout(&state, body.into_inner().refresh_token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+/// Signed in: changes one's own password and ends every other session.
+async fn change_password(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    body: web::Json<PasswordBody>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let address = state.auth.client_address(&req);
+    sign_in::change_password(&state, &user, body.current_password, body.new_password, address).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Signed in: who am I.
+async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
+    let profile = state.db.run(move |conn| members::profile(conn, &user)).await?;
+    Ok(no_store(HttpResponse::Ok()).json(profile))
+}
+
+/// Anyone: the public keys that verify access tokens.
+async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(state.auth.keys.jwks())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StaffBody {
+    login: String,
+    password: String,
+    role: String,
+    committee_code: Option<String>,
+}
+
+/// Admin: creates an officer or admin account.
+async fn create_staff(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<StaffBody>,
+) -> Result<HttpResponse, AppError> {
+    user.require_admin()?;
+    let body = body.into_inner();
+    let new = validate_staff(&body)?;
+    let hash = state.auth.hasher.hash(body.password).await?;
+    let created = state.db.run(move |conn| staff::create(conn, &new, &hash)).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+fn validate_staff(body: &StaffBody) -> Result<staff::NewStaff, AppError> {
+    let mut errors = Vec::new();
+    let login = store::normalize_staff_login(&body.login);
+    if let Err(message) = staff::check_login(&login) {
+        errors.push(FieldError::new("login", message));
+    }
+    if let Err(e) = password::check_length("password", &body.password) {
+        errors.push(e);
+    }
+    let role = match Role::parse(&body.role) {
+        Some(role @ (Role::Officer | Role::Admin)) => Some(role),
+        _ => {
+            errors.push(FieldError::new("role", "must be \"officer\" or \"admin\""));
+            None
+        }
+    };
+    let committee = body.committee_code.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
+    match (role, &committee) {
+        (Some(Role::Officer), None) => errors.push(FieldError::new("committee_code", "an officer needs a committee")),
+        (Some(Role::Admin), Some(_)) => errors.push(FieldError::new("committee_code", "an admin has no committee")),
+        _ => {}
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    Ok(staff::NewStaff { login, role: role.expect("validated"), committee_code: committee })
+}
+
+/// Admin, or the officer of the member's committee (others: 404, the member's existence is private).
+async fn issue_activation_code(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    user.require_staff()?;
+    let card_number = path.into_inner();
+    let ttl = state.auth.activation_code_ttl;
+    let answer = state
+        .db
+        .run(move |conn| {
+            let member = members::find(conn, &card_number)?.filter(|m| user.manages(&m.committee_code));
+            let member = member.ok_or(AppError::NotFound)?;
+            if member.status == "left" {
+                return Err(AppError::Conflict("this member has left and cannot sign in".into()));
+            }
+            let at = now();
+            let expires_at = at + ttl;
+            let code = conn.write_transaction(|conn| {
+                let codes = activation::issue(conn, &[member.id], at, expires_at)?;
+                super::sessions::revoke_all(conn, &Subject::Member(member.id).to_string(), None, at)?;
+                Ok::<_, AppError>(codes.into_iter().next().expect("one code per member"))
+            })?;
+            Ok(json!({
+                "card_number": member.card_number,
+                "activation_code": code,
+                "expires_at": crate::time::rfc3339(expires_at),
+            }))
+        })
+        .await?;
+    Ok(no_store(HttpResponse::Created()).json(answer))
+}
+
+/// Admin, or that committee's officer: a code for every eligible member not yet activated, as CSV slips.
+async fn issue_committee_codes(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    user.require_staff()?;
+    let code = path.into_inner();
+    if !user.manages(&code) {
+        return Err(AppError::NotFound);
+    }
+    let ttl = state.auth.activation_code_ttl;
+    let csv = state
+        .db
+        .run(move |conn| {
+            committees::find_committee(conn, &code)?.ok_or(AppError::NotFound)?;
+            let at = now();
+            let expires_at = at + ttl;
+            conn.write_transaction(|conn| {
+                let pending = members::not_activated(conn, &code)?;
+                let ids: Vec<i64> = pending.iter().map(|m| m.id).collect();
+                let codes = activation::issue(conn, &ids, at, expires_at)?;
+                let mut out = csv::Writer::from_writer(Vec::new());
+                let expires = crate::time::rfc3339(expires_at);
+                out.write_record(["card_number", "full_name", "unit", "cell", "activation_code", "expires_at"])
+                    .map_err(anyhow::Error::from)?;
+                for (member, code) in pending.iter().zip(&codes) {
+                    out.write_record([
+                        &member.card_number,
+                        &member.full_name,
+                        &member.unit,
+                        &member.cell,
+                        code,
+                        &expires,
+                    ])
+                    .map_err(anyhow::Error::from)?;
+                }
+                Ok::<_, AppError>(out.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+            })
+        })
+        .await?;
+    Ok(no_store(HttpResponse::Created()).content_type("text/csv; charset=utf-8").body(csv))
+}
+
+fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    builder.insert_header((header::CACHE_CONTROL, "no-store"));
+    builder
+}

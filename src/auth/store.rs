@@ -1,0 +1,91 @@
+//! Accounts as sign-in sees them: members (by card number) and staff (by login), one shape for both.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{members, staff};
+use crate::db::DbConnection;
+
+use super::user::{Role, Subject};
+
+pub struct Account {
+    pub subject: Subject,
+    pub role: Role,
+    pub committee: Option<String>,
+    pub password_hash: Option<String>,
+    /// Not `left`, not disabled: may sign in and refresh.
+    pub active: bool,
+}
+
+/// Card numbers are digits only and staff logins start with a letter, so one field can name either.
+pub fn is_card_number(login: &str) -> bool {
+    !login.is_empty() && login.bytes().all(|b| b.is_ascii_digit())
+}
+
+pub fn normalize_staff_login(login: &str) -> String {
+    login.trim().to_lowercase()
+}
+
+type MemberRow = (i64, String, String, Option<String>);
+type StaffRow = (i64, String, Option<String>, String, bool);
+
+fn member_account((id, committee, status, password_hash): MemberRow) -> Account {
+    Account {
+        subject: Subject::Member(id),
+        role: Role::Member,
+        committee: Some(committee),
+        active: status != "left" && password_hash.is_some(),
+        password_hash,
+    }
+}
+
+fn staff_account((id, role, committee, password_hash, disabled): StaffRow) -> Account {
+    Account {
+        subject: Subject::Staff(id),
+        role: Role::parse(&role).unwrap_or(Role::Officer),
+        committee,
+        password_hash: Some(password_hash),
+        active: !disabled,
+    }
+}
+
+const MEMBER_COLUMNS: (members::id, members::committee_code, members::status, members::password_hash) =
+    (members::id, members::committee_code, members::status, members::password_hash);
+const STAFF_COLUMNS: (staff::id, staff::role, staff::committee_code, staff::password_hash, staff::disabled) =
+    (staff::id, staff::role, staff::committee_code, staff::password_hash, staff::disabled);
+
+pub fn find_by_login(conn: &mut DbConnection, login: &str) -> QueryResult<Option<Account>> {
+    let login = login.trim();
+    if is_card_number(login) {
+        let row =
+            members::table.filter(members::card_number.eq(login)).select(MEMBER_COLUMNS).first(conn).optional()?;
+        Ok(row.map(member_account))
+    } else {
+        let login = normalize_staff_login(login);
+        let row = staff::table.filter(staff::login.eq(login)).select(STAFF_COLUMNS).first(conn).optional()?;
+        Ok(row.map(staff_account))
+    }
+}
+
+pub fn find_by_subject(conn: &mut DbConnection, subject: Subject) -> QueryResult<Option<Account>> {
+    match subject {
+        Subject::Member(id) => {
+            Ok(members::table.find(id).select(MEMBER_COLUMNS).first(conn).optional()?.map(member_account))
+        }
+        Subject::Staff(id) => {
+            Ok(staff::table.find(id).select(STAFF_COLUMNS).first(conn).optional()?.map(staff_account))
+        }
+    }
+}
+
+pub fn set_password(conn: &mut DbConnection, subject: Subject, hash: &str, now: NaiveDateTime) -> QueryResult<()> {
+    match subject {
+        Subject::Member(id) => diesel::update(members::table.find(id))
+            .set((members::password_hash.eq(hash), members::updated_at.eq(now)))
+            .execute(conn)?,
+        Subject::Staff(id) => diesel::update(staff::table.find(id))
+            .set((staff::password_hash.eq(hash), staff::updated_at.eq(now)))
+            .execute(conn)?,
+    };
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! Members: lookup, listing with filters and keyset paging, and the profile a signed-in caller sees.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::auth::{AuthUser, Subject};
+use crate::db::schema::{committees, members, staff};
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::paging::Page;
+use crate::text;
+
+pub const STATUSES: [&str; 3] = ["eligible", "exempt", "left"];
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = members)]
+pub struct Member {
+    pub id: i64,
+    pub card_number: String,
+    pub full_name: String,
+    pub committee_code: String,
+    pub unit: String,
+    pub cell: String,
+    pub status: String,
+    pub birth_date: Option<NaiveDate>,
+    pub phone: Option<String>,
+    pub activated_at: Option<NaiveDateTime>,
+}
+
+/// A member as staff see it.
+#[derive(Debug, Serialize)]
+pub struct MemberView {
+    pub card_number: String,
+    pub full_name: String,
+    pub committee_code: String,
+    pub unit: String,
+    pub cell: String,
+    pub status: String,
+    pub activated: bool,
+    /// Registered installations arrive with the sync work; until then no member has one.
+    pub installed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+impl From<Member> for MemberView {
+    fn from(m: Member) -> Self {
+        MemberView {
+            activated: m.activated_at.is_some(),
+            installed: false,
+            card_number: m.card_number,
+            full_name: m.full_name,
+            committee_code: m.committee_code,
+            unit: m.unit,
+            cell: m.cell,
+            status: m.status,
+            birth_date: m.birth_date,
+            phone: m.phone,
+        }
+    }
+}
+
+pub fn find(conn: &mut DbConnection, card_number: &str) -> QueryResult<Option<Member>> {
+    members::table.filter(members::card_number.eq(card_number)).select(Member::as_select()).first(conn).optional()
+}
+
+/// Eligible members of a committee who have never signed in, in the order slips are handed out.
+pub fn not_activated(conn: &mut DbConnection, committee_code: &str) -> QueryResult<Vec<Member>> {
+    members::table
+        .filter(members::committee_code.eq(committee_code))
+        .filter(members::status.eq("eligible"))
+        .filter(members::activated_at.is_null())
+        .order((members::unit, members::cell, members::full_name, members::card_number))
+        .select(Member::as_select())
+        .load(conn)
+}
+
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub committee: Option<String>,
+    pub status: Option<String>,
+    pub installed: Option<bool>,
+    pub q: Option<String>,
+}
+
+/// Members the caller may see (an officer: its committee only), ordered by card number.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &ListFilter,
+    scope: Option<&str>,
+    limit: i64,
+    after: Option<&str>,
+) -> QueryResult<Page<MemberView>> {
+    if filter.installed == Some(true) {
+        return Ok(Page { items: Vec::new(), next: None });
+    }
+    let mut query = members::table.select(Member::as_select()).order(members::card_number).into_boxed();
+    if let Some(scope) = scope {
+        query = query.filter(members::committee_code.eq(scope.to_owned()));
+    }
+    if let Some(committee) = &filter.committee {
+        query = query.filter(members::committee_code.eq(committee.clone()));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(members::status.eq(status.clone()));
+    }
+    if let Some(q) = filter.q.as_deref().map(text::fold).filter(|q| !q.is_empty()) {
+        let pattern = text::contains_pattern(&q);
+        query = query.filter(
+            members::search_name.like(pattern.clone()).escape('\\').or(members::card_number.like(pattern).escape('\\')),
+        );
+    }
+    if let Some(after) = after {
+        query = query.filter(members::card_number.gt(after.to_owned()));
+    }
+    let rows = query.limit(limit + 1).load::<Member>(conn)?;
+    let page = Page::from_rows(rows, limit, |m| m.card_number.clone());
+    Ok(Page { items: page.items.into_iter().map(MemberView::from).collect(), next: page.next })
+}
+
+/// `GET /api/v1/me`.
+pub fn profile(conn: &mut DbConnection, user: &AuthUser) -> Result<Value, AppError> {
+    match user.subject {
+        Subject::Member(id) => {
+            let (member, committee_name) = members::table
+                .inner_join(committees::table)
+                .filter(members::id.eq(id))
+                .select((Member::as_select(), committees::name))
+                .first::<(Member, String)>(conn)
+                .optional()?
+                .ok_or(AppError::Unauthorized)?;
+            Ok(json!({
+                "login": member.card_number,
+                "role": user.role,
+                "full_name": member.full_name,
+                "card_number": member.card_number,
+                "committee": { "code": member.committee_code, "name": committee_name },
+                "unit": member.unit,
+                "cell": member.cell,
+                "status": member.status,
+            }))
+        }
+        Subject::Staff(id) => {
+            let (login, committee_code) = staff::table
+                .find(id)
+                .select((staff::login, staff::committee_code))
+                .first::<(String, Option<String>)>(conn)
+                .optional()?
+                .ok_or(AppError::Unauthorized)?;
+            let committee = match committee_code {
+                Some(code) => {
+                    let name: String = committees::table.find(&code).select(committees::name).first(conn)?;
+                    json!({ "code": code, "name": name })
+                }
+                None => Value::Null,
+            };
+            let mut profile = json!({ "login": login, "role": user.role });
+            if !committee.is_null() {
+                profile["committee"] = committee;
+            }
+            Ok(profile)
+        }
+    }
+}
