@@ -201,3 +201,96 @@ fn help_lists_the_commands_and_settings() {
         assert!(help.contains(word), "--help does not mention {word}:\n{help}");
     }
 }
+
+fn post_json(port: u16, path: &str, body: &str, token: Option<&str>) -> String {
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    http_request(
+        port,
+        &format!(
+            "POST {path} HTTP/1.0\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .unwrap()
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Everything secret that a whole sign-in story handles must stay out of the logs, even at trace level.
+#[test]
+fn no_secret_reaches_the_logs() {
+    let cwd = tempfile::tempdir().unwrap();
+    std::fs::write(cwd.path().join("committees.csv"), "code,name\nHK,Quận ủy Hoàn Kiếm\n").unwrap();
+    std::fs::write(
+        cwd.path().join("members.csv"),
+        "card_number,full_name,committee_code,unit,cell,status\n100000001,Nguyễn Văn A,HK,U,C,eligible\n",
+    )
+    .unwrap();
+    for args in [&["committees", "import", "committees.csv"][..], &["import-members", "members.csv"][..]] {
+        let mut command = handbook(cwd.path());
+        command.args(args);
+        let (output, _) = run_within(command, Duration::from_secs(20));
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    let log_path = cwd.path().join("server.log");
+    let port = free_port();
+    let mut child = handbook(cwd.path())
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("HANDBOOK_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    wait_for_http(&mut child, port, "/healthz");
+
+    let mut secrets: Vec<String> = Vec::new();
+    let mut printed = [0u8; 4096];
+    let n = stdout.read(&mut printed).unwrap();
+    let printed = String::from_utf8_lossy(&printed[..n]).to_string();
+    let admin_password = printed.lines().find_map(|l| l.trim().strip_prefix("password:")).unwrap().trim().to_owned();
+    secrets.push(admin_password.clone());
+
+    let login =
+        post_json(port, "/api/v1/auth/login", &format!(r#"{{"login":"admin","password":"{admin_password}"}}"#), None);
+    let tokens = body_of(&login);
+    let admin_token = tokens["access_token"].as_str().unwrap().to_owned();
+    secrets.push(admin_token.clone());
+    secrets.push(tokens["refresh_token"].as_str().unwrap().to_owned());
+    let wrong = post_json(port, "/api/v1/auth/login", r#"{"login":"admin","password":"a wrong guess 123"}"#, None);
+    assert!(wrong.starts_with("HTTP/1.0 401"));
+    secrets.push("a wrong guess 123".into());
+
+    let issued = post_json(port, "/api/v1/admin/members/100000001/activation-code", "{}", Some(&admin_token));
+    let code = body_of(&issued)["activation_code"].as_str().unwrap().to_owned();
+    secrets.push(code.clone());
+    let member_password = "mật khẩu bí mật 42";
+    let activated = post_json(
+        port,
+        "/api/v1/auth/activate",
+        &format!(r#"{{"card_number":"100000001","activation_code":"{code}","new_password":"{member_password}"}}"#),
+        None,
+    );
+    let member = body_of(&activated);
+    secrets.push(member_password.into());
+    let refresh_token = member["refresh_token"].as_str().unwrap().to_owned();
+    secrets.push(member["access_token"].as_str().unwrap().to_owned());
+    secrets.push(refresh_token.clone());
+    let rotated = post_json(port, "/api/v1/auth/refresh", &format!(r#"{{"refresh_token":"{refresh_token}"}}"#), None);
+    secrets.push(body_of(&rotated)["refresh_token"].as_str().unwrap().to_owned());
+    // Reuse: revokes the family and logs a warning, which must not name the token either.
+    post_json(port, "/api/v1/auth/refresh", &format!(r#"{{"refresh_token":"{refresh_token}"}}"#), None);
+    stop(child);
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("/api/v1/auth/refresh"), "the log was captured: {log}");
+    let hashes: Vec<String> = secrets.iter().map(|s| sha256_hex(s)).collect();
+    for secret in secrets.iter().chain(hashes.iter()) {
+        assert!(!log.contains(secret.as_str()), "a secret reached the log: {secret}");
+    }
+    let compact_code = code.replace('-', "");
+    assert!(!log.contains(&compact_code));
+}

@@ -5,7 +5,6 @@ use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
 
 use crate::error::{AppError, FieldError};
 
@@ -65,20 +64,53 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_blocking("not the password of anybody at all"))
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed pool of one thread per core that does all the hashing. A queue in front of it makes a storm of
+/// sign-ins wait its turn; and because the same few threads always do the work, the 19 MiB that each hash
+/// allocates is reused instead of being left behind in the allocator arenas of hundreds of blocking threads.
 #[derive(Clone)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    jobs: std::sync::mpsc::SyncSender<Job>,
 }
 
 impl Hasher {
     pub fn new() -> Self {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Hasher { permits: Arc::new(Semaphore::new(cores)) }
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(10_000);
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for index in 0..cores {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("argon2-{index}"))
+                .spawn(move || loop {
+                    let job = match queue.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return, // every Hasher is gone
+                    }
+                })
+                .expect("start a hashing thread");
+        }
+        Hasher { jobs }
     }
 
     async fn off_worker<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
-        let _permit = self.permits.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
-        Ok(actix_web::web::block(work).await?)
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = answer.send(work());
+        });
+        // With 10,000 hashes already waiting, the honest answer is "busy", not an ever longer queue.
+        self.jobs.try_send(job).map_err(|error| match error {
+            std::sync::mpsc::TrySendError::Full(_) => AppError::Unavailable,
+            std::sync::mpsc::TrySendError::Disconnected(_) => {
+                AppError::Internal(anyhow::anyhow!("the hashing threads are gone"))
+            }
+        })?;
+        answered.await.map_err(|_| AppError::Internal(anyhow::anyhow!("a hashing job was dropped")))
     }
 
     pub async fn hash(&self, password: String) -> Result<String, AppError> {

@@ -192,7 +192,9 @@ fn validate_row(
         problem("card_number", message);
     }
     let full_name = field("full_name");
-    for (name, value) in [("full_name", &full_name), ("unit", &field("unit")), ("cell", &field("cell"))] {
+    let unit = field("unit");
+    let cell = field("cell");
+    for (name, value) in [("full_name", &full_name), ("unit", &unit), ("cell", &cell)] {
         if value.is_empty() {
             problem(name, "is required");
         } else if value.chars().count() > 200 {
@@ -231,16 +233,7 @@ fn validate_row(
             None
         }
     };
-    Some(MemberRow {
-        unit: field("unit"),
-        cell: field("cell"),
-        card_number,
-        full_name,
-        committee_code,
-        status,
-        birth_date,
-        phone,
-    })
+    Some(MemberRow { unit, cell, card_number, full_name, committee_code, status, birth_date, phone })
 }
 
 pub fn known_committees(conn: &mut DbConnection) -> QueryResult<HashSet<String>> {
@@ -249,12 +242,22 @@ pub fn known_committees(conn: &mut DbConnection) -> QueryResult<HashSet<String>>
 
 type Existing = (i64, String, String, String, String, String, String, Option<NaiveDate>, Option<String>);
 
+/// Files this large compare against every member in one scan rather than in chunks of card numbers.
+const FULL_SCAN_ROWS: usize = 20_000;
+
 fn existing_members(conn: &mut DbConnection, rows: &[MemberRow]) -> QueryResult<HashMap<String, (i64, MemberRow)>> {
     let mut found = HashMap::with_capacity(rows.len());
-    for chunk in rows.chunks(5_000) {
-        let cards: Vec<&str> = chunk.iter().map(|r| r.card_number.as_str()).collect();
-        let existing: Vec<Existing> = members::table
-            .filter(members::card_number.eq_any(cards))
+    let chunks: Vec<Option<Vec<&str>>> = if rows.len() >= FULL_SCAN_ROWS {
+        vec![None]
+    } else {
+        rows.chunks(5_000).map(|chunk| Some(chunk.iter().map(|r| r.card_number.as_str()).collect())).collect()
+    };
+    for cards in chunks {
+        let mut query = members::table.into_boxed();
+        if let Some(cards) = cards {
+            query = query.filter(members::card_number.eq_any(cards));
+        }
+        let existing: Vec<Existing> = query
             .select((
                 members::id,
                 members::card_number,

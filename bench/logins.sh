@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Sign-ins per second at the argon2id parameters in force, and /healthz latency alone and during a storm of
+# 200 concurrent sign-ins. Needs wrk (apt-get install wrk). Usage: bench/logins.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-15}
+cargo build --release --quiet
+bin=$PWD/target/release/handbook
+work=$(mktemp -d)
+port=18181
+trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
+
+echo "a bench password" | "$bin" --data-dir "$work" --log warn admin create --login bench.admin >/dev/null
+"$bin" --data-dir "$work" --log warn serve --bind "127.0.0.1:$port" >/dev/null 2>&1 &
+server=$!
+until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.2; done
+
+cat > "$work/login.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"login":"bench.admin","password":"a bench password"}'
+LUA
+
+echo "== /healthz alone (8 connections)"
+wrk -t1 -c8 -d"${duration}s" --latency "http://127.0.0.1:$port/healthz" | grep -E "Requests/sec|50%|99%"
+echo "== 200 concurrent sign-ins, with /healthz (8 connections) measured at the same time"
+wrk -t1 -c200 -d"${duration}s" --timeout 30s -s "$work/login.lua" "http://127.0.0.1:$port/api/v1/auth/login" > "$work/logins.txt" &
+storm=$!
+sleep 1
+wrk -t1 -c8 -d"$((duration - 2))s" --latency "http://127.0.0.1:$port/healthz" | grep -E "Requests/sec|50%|99%"
+wait $storm
+echo "-- sign-ins:"
+grep -E "Requests/sec|Latency|Non-2xx" "$work/logins.txt"
+echo "-- server RSS: $(ps -o rss= -p $server | awk '{printf "%.0f MB", $1/1024}')"
