@@ -8,6 +8,7 @@ use actix_web::{web, App};
 
 use crate::auth::keys::KeyError;
 use crate::auth::{self, Auth};
+use crate::{audit, content};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{self, AppError};
@@ -60,7 +61,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/readyz").get(ops::health::readyz))
         .service(web::resource("/metrics").get(ops::metrics::metrics))
         .configure(org::routes::configure)
-        .configure(auth::routes::configure);
+        .configure(auth::routes::configure)
+        .configure(audit::routes::configure)
+        .configure(content::routes::configure)
+        .configure(content::attachments::configure);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

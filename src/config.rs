@@ -59,6 +59,10 @@ pub struct Settings {
     /// Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated).
     #[arg(long, env = "HANDBOOK_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// Largest attachment accepted, in bytes.
+    #[arg(long, env = "HANDBOOK_ATTACHMENT_MAX_BYTES", default_value_t = 64 * 1024 * 1024, global = true)]
+    pub attachment_max_bytes: u64,
 }
 
 impl Settings {
@@ -76,6 +80,7 @@ impl Settings {
             refresh_idle_days: 30,
             refresh_max_days: 180,
             trusted_proxies: Vec::new(),
+            attachment_max_bytes: 64 * 1024 * 1024,
         }
     }
 

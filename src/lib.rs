@@ -1,8 +1,10 @@
 //! The Hanoi party-member handbook service: API, sync server and officers' dashboard.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod content;
 pub mod db;
 pub mod error;
 pub mod ops;

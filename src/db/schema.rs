@@ -78,11 +78,147 @@ diesel::table! {
 diesel::joinable!(members -> committees (committee_code));
 diesel::joinable!(activation_codes -> members (member_id));
 
+diesel::table! {
+    feed_state (id) {
+        id -> Integer,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    documents (id) {
+        id -> Text,
+        owner_committee -> Nullable<Text>,
+        title -> Text,
+        kind -> Text,
+        section -> Text,
+        body -> Text,
+        audience_all -> Bool,
+        audience -> Text,
+        attachments -> Text,
+        publish_at -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
+        draft_changed -> Bool,
+        live_revision -> Nullable<Integer>,
+        live_state -> Text,
+        live_title -> Nullable<Text>,
+        live_kind -> Nullable<Text>,
+        live_section -> Nullable<Text>,
+        live_body -> Nullable<Text>,
+        live_audience_all -> Bool,
+        live_attachments -> Nullable<Text>,
+        live_publish_at -> Nullable<Timestamp>,
+        live_expires_at -> Nullable<Timestamp>,
+        live_published_at -> Nullable<Timestamp>,
+        live_search_title -> Nullable<Text>,
+        live_search_text -> Nullable<Text>,
+        feed_seq -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    document_revisions (document_id, revision) {
+        document_id -> Text,
+        revision -> Integer,
+        title -> Text,
+        kind -> Text,
+        section -> Text,
+        body -> Text,
+        audience_all -> Bool,
+        audience -> Text,
+        attachments -> Text,
+        publish_at -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
+        published_at -> Timestamp,
+        published_by -> Text,
+    }
+}
+
+diesel::table! {
+    document_audience (document_id, committee_code) {
+        document_id -> Text,
+        committee_code -> Text,
+    }
+}
+
+diesel::table! {
+    document_reach (document_id, committee_code) {
+        document_id -> Text,
+        committee_code -> Text,
+    }
+}
+
+diesel::table! {
+    document_attachments (document_id, sha256) {
+        document_id -> Text,
+        sha256 -> Text,
+    }
+}
+
+diesel::table! {
+    attachments (sha256) {
+        sha256 -> Text,
+        size -> BigInt,
+        content_type -> Text,
+        name -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        actor_role -> Text,
+        committee_code -> Nullable<Text>,
+        action -> Text,
+        target -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    installations (installation_id) {
+        installation_id -> Text,
+        subject -> Text,
+        member_id -> Nullable<BigInt>,
+        platform -> Text,
+        app_version -> Text,
+        os_version -> Nullable<Text>,
+        device_model -> Nullable<Text>,
+        first_seen_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+        acked_seq -> Nullable<BigInt>,
+        acked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(document_audience -> documents (document_id));
+diesel::joinable!(document_attachments -> documents (document_id));
+diesel::joinable!(document_revisions -> documents (document_id));
+diesel::joinable!(document_reach -> documents (document_id));
+diesel::joinable!(installations -> members (member_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     committees,
     members,
     staff,
     activation_codes,
     refresh_tokens,
-    login_throttle
+    login_throttle,
+    feed_state,
+    documents,
+    document_revisions,
+    document_audience,
+    document_reach,
+    document_attachments,
+    attachments,
+    audit_log,
+    installations,
 );

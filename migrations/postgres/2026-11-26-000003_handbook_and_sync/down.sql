@@ -1,0 +1,9 @@
+DROP TABLE installations;
+DROP TABLE audit_log;
+DROP TABLE attachments;
+DROP TABLE document_attachments;
+DROP TABLE document_reach;
+DROP TABLE document_audience;
+DROP TABLE document_revisions;
+DROP TABLE documents;
+DROP TABLE feed_state;
