@@ -8,12 +8,12 @@ use actix_web::{web, App};
 
 use crate::auth::keys::KeyError;
 use crate::auth::{self, Auth};
-use crate::{audit, content};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{self, AppError};
 use crate::ops::{self, metrics::Metrics};
 use crate::org;
+use crate::{audit, content, sync};
 
 /// Largest JSON request body.
 pub const JSON_LIMIT: usize = 1024 * 1024;
@@ -64,7 +64,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(auth::routes::configure)
         .configure(audit::routes::configure)
         .configure(content::routes::configure)
-        .configure(content::attachments::configure);
+        .configure(content::attachments::configure)
+        .configure(sync::routes::configure);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -10,6 +10,7 @@ pub mod error;
 pub mod ops;
 pub mod org;
 pub mod paging;
+pub mod sync;
 pub mod telemetry;
 pub mod text;
 pub mod time;

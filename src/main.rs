@@ -143,7 +143,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open(&settings, 1)?;
             let started = std::time::Instant::now();
             let scope = import::ImportScope { committee: None };
-            let outcome = with_connection(&db, |conn| import::import(conn, &bytes, &scope, dry_run))?;
+            let outcome = with_connection(&db, |conn| import::import(conn, &bytes, &scope, dry_run, None))?;
             println!(
                 "{}created {}, updated {}, unchanged {} in {:.2} s",
                 if dry_run { "dry run, nothing written: " } else { "" },
@@ -234,6 +234,7 @@ fn serve(settings: Settings, bind: String, demo: bool) -> anyhow::Result<()> {
     tracing::info!(database = %db.url().display(), %bind, "starting");
     let state = AppState::new(db, settings)?;
     actix_web::rt::System::new().block_on(async move {
+        handbook::content::schedule::spawn(state.clone());
         let server = HttpServer::new(move || app::build(state.clone()))
             .bind(&bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?

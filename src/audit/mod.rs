@@ -21,11 +21,7 @@ pub fn record(
     committee: Option<&str>,
     detail: serde_json::Value,
 ) -> QueryResult<()> {
-    let name = match actor.subject {
-        Subject::Staff(id) => staff::table.find(id).select(staff::login).first(conn).optional()?,
-        Subject::Member(_) => None,
-    }
-    .unwrap_or_else(|| actor.subject.to_string());
+    let name = actor_name(conn, actor)?;
     record_as(conn, &name, actor.role.as_str(), action, target, committee, detail)
 }
 
@@ -95,4 +91,13 @@ pub fn list(conn: &mut DbConnection, scope: Option<&str>, limit: i64, before: Op
         query = query.filter(audit_log::id.lt(before));
     }
     query.limit(limit + 1).load(conn)
+}
+
+/// How an actor is named in the log and on revisions: a staff login, else the token subject.
+pub fn actor_name(conn: &mut DbConnection, actor: &AuthUser) -> QueryResult<String> {
+    let login = match actor.subject {
+        Subject::Staff(id) => staff::table.find(id).select(staff::login).first(conn).optional()?,
+        Subject::Member(_) => None,
+    };
+    Ok(login.unwrap_or_else(|| actor.subject.to_string()))
 }

@@ -18,11 +18,17 @@ struct AuditQuery {
 }
 
 /// Admin (everything), officer (entries about its committee).
-async fn list(state: web::Data<AppState>, user: AuthUser, query: web::Query<AuditQuery>) -> Result<HttpResponse, AppError> {
+async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
     let limit = paging::limit(query.limit)?;
     let before = match paging::decode_after(query.after.as_deref())? {
-        Some(key) => Some(key.parse::<i64>().map_err(|_| AppError::validation("after", "is not a cursor this service issued"))?),
+        Some(key) => {
+            Some(key.parse::<i64>().map_err(|_| AppError::validation("after", "is not a cursor this service issued"))?)
+        }
         None => None,
     };
     let scope = user.scope().map(str::to_owned);

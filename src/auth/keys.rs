@@ -23,6 +23,9 @@ const PEM_END: &str = "-----END PRIVATE KEY-----";
 pub const DEFAULT_FILE_NAME: &str = "jwt-signing-keys.pem";
 
 pub struct KeySet {
+    /// Signs sync cursors (HMAC-SHA256); derived from the first signing key, so every instance sharing the key
+    /// file accepts the cursors of every other.
+    cursor_key: [u8; 32],
     signing_kid: String,
     signing: EncodingKey,
     verifying: HashMap<String, DecodingKey>,
@@ -72,7 +75,12 @@ impl KeySet {
             }));
         }
         let signing_kid = key_id(&SigningKey::from_bytes(first).verifying_key().to_bytes());
+        let mut cursor_key = [0u8; 32];
+        cursor_key.copy_from_slice(&<sha2::Sha256 as sha2::Digest>::digest(
+            [b"handbook sync cursor ".as_slice(), first].concat(),
+        ));
         Some(KeySet {
+            cursor_key,
             signing_kid,
             signing: EncodingKey::from_ed_der(&pkcs8_der(first)),
             verifying,
@@ -86,6 +94,10 @@ impl KeySet {
 
     pub fn verifying(&self, kid: &str) -> Option<&DecodingKey> {
         self.verifying.get(kid)
+    }
+
+    pub fn cursor_key(&self) -> &[u8; 32] {
+        &self.cursor_key
     }
 
     pub fn jwks(&self) -> &Value {

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::AppState;
+use crate::audit;
 use crate::error::{AppError, FieldError};
 use crate::org::{members, staff, store as committees};
 
@@ -141,7 +142,17 @@ async fn create_staff(
     let body = body.into_inner();
     let new = validate_staff(&body)?;
     let hash = state.auth.hasher.hash(body.password).await?;
-    let created = state.db.run(move |conn| staff::create(conn, &new, &hash)).await?;
+    let created = state
+        .db
+        .run(move |conn| {
+            conn.write_transaction(|conn| {
+                let created = staff::create(conn, &new, &hash)?;
+                let detail = json!({ "role": created.role, "committee_code": created.committee_code });
+                audit::record(conn, &user, "staff.create", &created.login, created.committee_code.as_deref(), detail)?;
+                Ok(created)
+            })
+        })
+        .await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -195,6 +206,8 @@ async fn issue_activation_code(
             let code = conn.write_transaction(|conn| {
                 let codes = activation::issue(conn, &[member.id], at, expires_at)?;
                 super::sessions::revoke_all(conn, &Subject::Member(member.id).to_string(), None, at)?;
+                let committee = Some(member.committee_code.as_str());
+                audit::record(conn, &user, "activation_code.issue", &member.card_number, committee, json!({}))?;
                 Ok::<_, AppError>(codes.into_iter().next().expect("one code per member"))
             })?;
             Ok(json!({
@@ -229,6 +242,14 @@ async fn issue_committee_codes(
                 let pending = members::not_activated(conn, &code)?;
                 let ids: Vec<i64> = pending.iter().map(|m| m.id).collect();
                 let codes = activation::issue(conn, &ids, at, expires_at)?;
+                audit::record(
+                    conn,
+                    &user,
+                    "activation_codes.issue",
+                    &code,
+                    Some(&code),
+                    json!({ "count": codes.len() }),
+                )?;
                 let mut out = csv::Writer::from_writer(Vec::new());
                 let expires = crate::time::rfc3339(expires_at);
                 out.write_record(["card_number", "full_name", "unit", "cell", "activation_code", "expires_at"])

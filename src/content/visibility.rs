@@ -21,13 +21,11 @@ pub fn caller_may_see_attachment(conn: &mut DbConnection, user: &AuthUser, sha25
     }
     let Some(committee) = user.committee.clone() else { return Ok(false) };
     let visible_to_committee = diesel::select(exists(
-        da::table
-            .inner_join(d::table)
-            .filter(da::sha256.eq(sha256))
-            .filter(d::live_state.eq("visible"))
-            .filter(d::live_audience_all.eq(true).or(exists(
+        da::table.inner_join(d::table).filter(da::sha256.eq(sha256)).filter(d::live_state.eq("visible")).filter(
+            d::live_audience_all.eq(true).or(exists(
                 aud::table.filter(aud::document_id.eq(d::id)).filter(aud::committee_code.eq(committee.clone())),
-            ))),
+            )),
+        ),
     ))
     .get_result::<bool>(conn)?;
     if visible_to_committee || user.role != Role::Officer {
@@ -36,9 +34,9 @@ pub fn caller_may_see_attachment(conn: &mut DbConnection, user: &AuthUser, sha25
     // An officer also sees attachments of its committee's own documents, drafts included.
     let pattern = crate::text::contains_pattern(sha256);
     diesel::select(exists(
-        d::table
-            .filter(d::owner_committee.eq(committee))
-            .filter(d::attachments.like(pattern.clone()).escape('\\').or(d::live_attachments.like(pattern).escape('\\'))),
+        d::table.filter(d::owner_committee.eq(committee)).filter(
+            d::attachments.like(pattern.clone()).escape('\\').or(d::live_attachments.like(pattern).escape('\\')),
+        ),
     ))
     .get_result::<bool>(conn)
 }

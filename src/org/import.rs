@@ -7,7 +7,10 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::auth::{sessions, Subject};
+use serde_json::json;
+
+use crate::audit;
+use crate::auth::{sessions, AuthUser, Subject};
 use crate::db::schema::{committees, members};
 use crate::db::DbConnection;
 use crate::error::{AppError, FieldError};
@@ -327,6 +330,7 @@ pub fn apply(
     rows: &[MemberRow],
     scope: &ImportScope,
     dry_run: bool,
+    actor: Option<&AuthUser>,
 ) -> Result<ImportOutcome, AppError> {
     conn.write_transaction(|conn| {
         let existing = existing_members(conn, rows)?;
@@ -389,6 +393,11 @@ pub fn apply(
         for code in touched {
             recount_eligible(conn, code)?;
         }
+        let detail = json!({ "created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged });
+        match actor {
+            Some(user) => audit::record(conn, user, "members.import", "members", scope.committee.as_deref(), detail)?,
+            None => audit::record_as(conn, "command line", "operator", "members.import", "members", None, detail)?,
+        }
         Ok(outcome)
     })
 }
@@ -426,13 +435,15 @@ pub fn recount_eligible(conn: &mut DbConnection, committee_code: &str) -> QueryR
 }
 
 /// Parse, validate and apply: the whole import, for the API and the CLI alike.
+/// `actor`: the signed-in caller, or `None` for the command line.
 pub fn import(
     conn: &mut DbConnection,
     bytes: &[u8],
     scope: &ImportScope,
     dry_run: bool,
+    actor: Option<&AuthUser>,
 ) -> Result<ImportOutcome, AppError> {
     let known = known_committees(conn)?;
     let rows = parse(bytes, &known, scope)?;
-    apply(conn, &rows, scope, dry_run)
+    apply(conn, &rows, scope, dry_run, actor)
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::auth::{AuthUser, Subject};
-use crate::db::schema::{committees, members, staff};
+use crate::db::schema::{committees, installations, members, staff};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::paging::Page;
@@ -39,7 +39,7 @@ pub struct MemberView {
     pub cell: String,
     pub status: String,
     pub activated: bool,
-    /// Registered installations arrive with the sync work; until then no member has one.
+    /// Has at least one registered, not deleted installation.
     pub installed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub birth_date: Option<NaiveDate>,
@@ -47,11 +47,11 @@ pub struct MemberView {
     pub phone: Option<String>,
 }
 
-impl From<Member> for MemberView {
-    fn from(m: Member) -> Self {
+impl MemberView {
+    pub fn new(m: Member, installed: bool) -> Self {
         MemberView {
             activated: m.activated_at.is_some(),
-            installed: false,
+            installed,
             card_number: m.card_number,
             full_name: m.full_name,
             committee_code: m.committee_code,
@@ -62,6 +62,16 @@ impl From<Member> for MemberView {
             phone: m.phone,
         }
     }
+}
+
+/// Whether the member of the current row has a registered, not deleted installation.
+#[diesel::dsl::auto_type]
+fn has_installation() -> _ {
+    diesel::dsl::exists(
+        installations::table
+            .filter(installations::member_id.eq(members::id.nullable()))
+            .filter(installations::deleted_at.is_null()),
+    )
 }
 
 pub fn find(conn: &mut DbConnection, card_number: &str) -> QueryResult<Option<Member>> {
@@ -95,10 +105,13 @@ pub fn list(
     limit: i64,
     after: Option<&str>,
 ) -> QueryResult<Page<MemberView>> {
-    if filter.installed == Some(true) {
-        return Ok(Page { items: Vec::new(), next: None });
+    let mut query =
+        members::table.select((Member::as_select(), has_installation())).order(members::card_number).into_boxed();
+    match filter.installed {
+        Some(true) => query = query.filter(has_installation()),
+        Some(false) => query = query.filter(diesel::dsl::not(has_installation())),
+        None => {}
     }
-    let mut query = members::table.select(Member::as_select()).order(members::card_number).into_boxed();
     if let Some(scope) = scope {
         query = query.filter(members::committee_code.eq(scope.to_owned()));
     }
@@ -117,9 +130,12 @@ pub fn list(
     if let Some(after) = after {
         query = query.filter(members::card_number.gt(after.to_owned()));
     }
-    let rows = query.limit(limit + 1).load::<Member>(conn)?;
-    let page = Page::from_rows(rows, limit, |m| m.card_number.clone());
-    Ok(Page { items: page.items.into_iter().map(MemberView::from).collect(), next: page.next })
+    let rows = query.limit(limit + 1).load::<(Member, bool)>(conn)?;
+    let page = Page::from_rows(rows, limit, |(m, _)| m.card_number.clone());
+    Ok(Page {
+        items: page.items.into_iter().map(|(m, installed)| MemberView::new(m, installed)).collect(),
+        next: page.next,
+    })
 }
 
 /// `GET /api/v1/me`.

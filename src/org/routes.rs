@@ -5,11 +5,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::auth::AuthUser;
+use crate::audit;
+use crate::auth::{AuthUser, Subject};
 use crate::error::AppError;
 use crate::org::import::{self, ImportScope};
 use crate::org::{members, store};
 use crate::paging;
+use crate::sync::installations;
 
 /// Largest member CSV accepted by the API.
 pub const IMPORT_LIMIT: usize = 128 * 1024 * 1024;
@@ -55,7 +57,16 @@ async fn create_committee(
     }
     let (code, name) =
         (store::check_code(&body.code).unwrap_or_default(), store::check_name(&body.name).unwrap_or_default());
-    let committee = state.db.run(move |conn| store::insert_committee(conn, &code, &name)).await?;
+    let committee = state
+        .db
+        .run(move |conn| {
+            conn.write_transaction(|conn| {
+                let committee = store::insert_committee(conn, &code, &name)?;
+                audit::record(conn, &user, "committee.create", &code, Some(&code), json!({ "name": name }))?;
+                Ok(committee)
+            })
+        })
+        .await?;
     Ok(HttpResponse::Created().json(committee))
 }
 
@@ -75,7 +86,16 @@ async fn rename_committee(
     user.require_admin()?;
     let name = store::check_name(&body.name).map_err(|e| AppError::Validation(vec![e]))?;
     let code = path.into_inner();
-    let committee = state.db.run(move |conn| store::rename_committee(conn, &code, &name)).await?;
+    let committee = state
+        .db
+        .run(move |conn| {
+            conn.write_transaction(|conn| {
+                let committee = store::rename_committee(conn, &code, &name)?;
+                audit::record(conn, &user, "committee.rename", &code, Some(&code), json!({ "name": name }))?;
+                Ok(committee)
+            })
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(committee))
 }
 
@@ -101,7 +121,7 @@ async fn import_members(
     }
     let scope = ImportScope { committee: user.scope().map(str::to_owned) };
     let dry_run = query.dry_run;
-    let outcome = state.db.run(move |conn| import::import(conn, &body, &scope, dry_run)).await?;
+    let outcome = state.db.run(move |conn| import::import(conn, &body, &scope, dry_run, Some(&user))).await?;
     Ok(HttpResponse::Ok().json(outcome))
 }
 
@@ -151,9 +171,19 @@ async fn get_member(
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
     let card_number = path.into_inner();
-    let member = state.db.run(move |conn| Ok(members::find(conn, &card_number)?)).await?;
-    let member = member.filter(|m| user.manages(&m.committee_code)).ok_or(AppError::NotFound)?;
-    let mut body = serde_json::to_value(members::MemberView::from(member)).map_err(anyhow::Error::from)?;
-    body["installations"] = json!([]);
+    let found = state
+        .db
+        .run(move |conn| {
+            let Some(member) = members::find(conn, &card_number)?.filter(|m| user.manages(&m.committee_code)) else {
+                return Ok(None);
+            };
+            let devices = installations::list_for_subject(conn, &Subject::Member(member.id).to_string())?;
+            Ok(Some((member, devices)))
+        })
+        .await?;
+    let (member, devices) = found.ok_or(AppError::NotFound)?;
+    let mut body =
+        serde_json::to_value(members::MemberView::new(member, !devices.is_empty())).map_err(anyhow::Error::from)?;
+    body["installations"] = serde_json::to_value(devices).map_err(anyhow::Error::from)?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(body))
 }

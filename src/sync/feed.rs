@@ -1,0 +1,20 @@
+//! The feed position: one counter, bumped inside every transaction that changes what members may see.
+//! The UPDATE takes the counter row's lock and holds it until commit, so feed writers commit one after another
+//! and positions become visible in order: a reader that has seen position n has seen everything below n.
+//! (On SQLite, writers are serialised by `BEGIN IMMEDIATE` anyway.)
+
+use diesel::prelude::*;
+
+use crate::db::schema::feed_state;
+use crate::db::DbConnection;
+
+/// Takes the next position. Call inside a write transaction, before reading what is about to change.
+pub fn next_position(conn: &mut DbConnection) -> QueryResult<i64> {
+    diesel::update(feed_state::table.find(1)).set(feed_state::seq.eq(feed_state::seq + 1)).execute(conn)?;
+    current_position(conn)
+}
+
+/// The newest committed position.
+pub fn current_position(conn: &mut DbConnection) -> QueryResult<i64> {
+    feed_state::table.find(1).select(feed_state::seq).first(conn)
+}

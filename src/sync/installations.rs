@@ -1,0 +1,196 @@
+//! Installations: the app on one device, registered by whoever signed in on it.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{AuthUser, Role, Subject};
+use crate::db::schema::installations as inst;
+use crate::db::DbConnection;
+use crate::error::{AppError, FieldError};
+use crate::time::now;
+
+pub const PLATFORMS: [&str; 3] = ["android", "ios", "web"];
+/// `last_seen_at` is written at most this often per installation, so that syncing is not a write per request.
+pub const SEEN_EVERY_SECONDS: i64 = 60;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    pub installation_id: String,
+    pub platform: String,
+    pub app_version: String,
+    pub os_version: Option<String>,
+    pub device_model: Option<String>,
+}
+
+#[derive(Debug, Serialize, Queryable, Selectable)]
+#[diesel(table_name = inst)]
+pub struct InstallationView {
+    pub installation_id: String,
+    pub platform: String,
+    pub app_version: String,
+    pub os_version: Option<String>,
+    pub device_model: Option<String>,
+    #[serde(serialize_with = "crate::time::serialize")]
+    pub first_seen_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::time::serialize")]
+    pub last_seen_at: NaiveDateTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acked_seq: Option<i64>,
+}
+
+/// The canonical form of an installation id (a UUID), or `None`.
+pub fn parse_id(text: &str) -> Option<String> {
+    uuid::Uuid::parse_str(text.trim()).ok().map(|id| id.hyphenated().to_string())
+}
+
+fn short_text(field: &str, value: Option<&str>, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+    let value = value.map(crate::text::clean).filter(|v| !v.is_empty());
+    if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+        errors.push(FieldError::new(field, format!("at most {max} characters")));
+    }
+    value
+}
+
+/// Registers the installation, or refreshes it; a device signed in by someone else moves to the caller.
+/// Returns whether it was new.
+pub fn register(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    registration: Registration,
+) -> Result<(bool, InstallationView), AppError> {
+    let mut errors = Vec::new();
+    let id = parse_id(&registration.installation_id);
+    if id.is_none() {
+        errors.push(FieldError::new("installation_id", "must be a UUID"));
+    }
+    if !PLATFORMS.contains(&registration.platform.as_str()) {
+        errors.push(FieldError::new("platform", "android, ios or web"));
+    }
+    let app_version = short_text("app_version", Some(&registration.app_version), 50, &mut errors);
+    if app_version.is_none() {
+        errors.push(FieldError::new("app_version", "is required"));
+    }
+    let os_version = short_text("os_version", registration.os_version.as_deref(), 50, &mut errors);
+    let device_model = short_text("device_model", registration.device_model.as_deref(), 100, &mut errors);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let id = id.expect("validated");
+    let app_version = app_version.expect("validated");
+    let member_id = match user.subject {
+        Subject::Member(id) => Some(id),
+        Subject::Staff(_) => None,
+    };
+    conn.write_transaction(|conn| {
+        let at = now();
+        let exists = inst::table.find(&id).count().get_result::<i64>(conn)? > 0;
+        if exists {
+            diesel::update(inst::table.find(&id))
+                .set((
+                    inst::subject.eq(user.subject.to_string()),
+                    inst::member_id.eq(member_id),
+                    inst::platform.eq(&registration.platform),
+                    inst::app_version.eq(&app_version),
+                    inst::os_version.eq(&os_version),
+                    inst::device_model.eq(&device_model),
+                    inst::last_seen_at.eq(at),
+                    inst::deleted_at.eq(None::<NaiveDateTime>),
+                ))
+                .execute(conn)?;
+        } else {
+            diesel::insert_into(inst::table)
+                .values((
+                    inst::installation_id.eq(&id),
+                    inst::subject.eq(user.subject.to_string()),
+                    inst::member_id.eq(member_id),
+                    inst::platform.eq(&registration.platform),
+                    inst::app_version.eq(&app_version),
+                    inst::os_version.eq(&os_version),
+                    inst::device_model.eq(&device_model),
+                    inst::first_seen_at.eq(at),
+                    inst::last_seen_at.eq(at),
+                ))
+                .execute(conn)?;
+        }
+        let view = inst::table.find(&id).select(InstallationView::as_select()).first(conn)?;
+        Ok((!exists, view))
+    })
+}
+
+/// Marks it removed: its owner, or an admin (anyone else: 404).
+pub fn remove(conn: &mut DbConnection, user: &AuthUser, installation_id: &str) -> Result<(), AppError> {
+    let id = parse_id(installation_id).ok_or(AppError::NotFound)?;
+    conn.write_transaction(|conn| {
+        let owner: Option<(String, Option<NaiveDateTime>)> =
+            inst::table.find(&id).select((inst::subject, inst::deleted_at)).first(conn).optional()?;
+        match owner {
+            Some((subject, None)) if subject == user.subject.to_string() || user.role == Role::Admin => {
+                diesel::update(inst::table.find(&id)).set(inst::deleted_at.eq(now())).execute(conn)?;
+                Ok(())
+            }
+            _ => Err(AppError::NotFound),
+        }
+    })
+}
+
+pub fn list_for_subject(conn: &mut DbConnection, subject: &str) -> QueryResult<Vec<InstallationView>> {
+    inst::table
+        .filter(inst::subject.eq(subject))
+        .filter(inst::deleted_at.is_null())
+        .order(inst::first_seen_at)
+        .select(InstallationView::as_select())
+        .load(conn)
+}
+
+/// For sync: the member's live installation with this id, noting that it was seen (coalesced).
+pub fn seen_for_sync(conn: &mut DbConnection, member_id: i64, installation_id: &str) -> Result<(), AppError> {
+    let unknown = || AppError::NotFound;
+    let id = parse_id(installation_id).ok_or_else(unknown)?;
+    let last_seen: NaiveDateTime = inst::table
+        .find(&id)
+        .filter(inst::member_id.eq(member_id))
+        .filter(inst::deleted_at.is_null())
+        .select(inst::last_seen_at)
+        .first(conn)
+        .optional()?
+        .ok_or_else(unknown)?;
+    let at = now();
+    if (at - last_seen).num_seconds() >= SEEN_EVERY_SECONDS {
+        diesel::update(inst::table.find(&id)).set(inst::last_seen_at.eq(at)).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Records that the device has applied everything up to `position` (never moving backwards).
+pub fn acknowledge(
+    conn: &mut DbConnection,
+    member_id: i64,
+    installation_id: &str,
+    position: i64,
+) -> Result<(), AppError> {
+    let id = parse_id(installation_id).ok_or(AppError::NotFound)?;
+    let updated = diesel::update(
+        inst::table
+            .find(&id)
+            .filter(inst::member_id.eq(member_id))
+            .filter(inst::deleted_at.is_null())
+            .filter(inst::acked_seq.is_null().or(inst::acked_seq.le(position))),
+    )
+    .set((inst::acked_seq.eq(position), inst::acked_at.eq(now())))
+    .execute(conn)?;
+    if updated == 0 {
+        let owned = inst::table
+            .find(&id)
+            .filter(inst::member_id.eq(member_id))
+            .filter(inst::deleted_at.is_null())
+            .count()
+            .get_result::<i64>(conn)?
+            > 0;
+        if !owned {
+            return Err(AppError::NotFound);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! Devices and the sync feed: installations, the change feed with its cursors, and acknowledgements.
+
+pub mod changes;
+pub mod cursor;
+pub mod feed;
+pub mod installations;
+pub mod routes;
