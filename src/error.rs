@@ -44,7 +44,7 @@ pub enum AppError {
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
-    Gone(String),
+    CursorExpired(String),
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -72,7 +72,7 @@ impl AppError {
             AppError::NotFound => "not-found",
             AppError::MethodNotAllowed => "method-not-allowed",
             AppError::Conflict(_) => "conflict",
-            AppError::Gone(_) => "gone",
+            AppError::CursorExpired(_) => "cursor-expired",
             AppError::PayloadTooLarge => "payload-too-large",
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
             AppError::Validation(_) => "validation",
@@ -129,7 +129,7 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::Gone(_) => StatusCode::GONE,
+            AppError::CursorExpired(_) => StatusCode::GONE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -13,12 +13,14 @@ const CALLERS: [&str; 9] =
     ["anonymous", "member A", "member B", "officer A", "officer B", "admin", "expired", "other key", "alg none"];
 
 /// (route pattern, method, concrete path, body, expected status per caller in CALLERS order).
-/// A body of `csv:` sends the rest as text/csv; LOGIN and ACTIVATE are made per caller.
+/// A body of `csv:` sends the rest as text/csv; LOGIN, ACTIVATE, INSTALL, PDF and SYNC are made per caller.
 type Row = (&'static str, Method, &'static str, &'static str, [u16; 9]);
 
 fn matrix() -> Vec<Row> {
     const PUBLIC_200: [u16; 9] = [200; 9];
     const ANY_SIGNED_IN_200: [u16; 9] = [401, 200, 200, 200, 200, 200, 401, 401, 401];
+    /// A document of committee A: managed by A's officer and admins; B's officer is told it does not exist.
+    const STAFF_OF_A: [u16; 9] = [401, 403, 403, 200, 404, 200, 401, 401, 401];
     vec![
         ("/healthz", Method::GET, "/healthz", "", PUBLIC_200),
         ("/readyz", Method::GET, "/readyz", "", PUBLIC_200),
@@ -89,6 +91,105 @@ fn matrix() -> Vec<Row> {
             r#"{"current_password": "certainly wrong", "new_password": "long enough"}"#,
             [401, 422, 422, 422, 422, 422, 401, 401, 401],
         ),
+        ("/api/v1/admin/audit", Method::GET, "/api/v1/admin/audit", "", [401, 403, 403, 200, 200, 200, 401, 401, 401]),
+        (
+            "/api/v1/admin/documents",
+            Method::POST,
+            "/api/v1/admin/documents",
+            r#"{"title": "Kế hoạch", "kind": "thong_bao", "section": "", "body": "x", "audience": {"committees": ["HK"]}}"#,
+            [401, 403, 403, 201, 422, 201, 401, 401, 401],
+        ),
+        (
+            "/api/v1/admin/documents",
+            Method::GET,
+            "/api/v1/admin/documents",
+            "",
+            [401, 403, 403, 200, 200, 200, 401, 401, 401],
+        ),
+        ("/api/v1/admin/documents/{id}", Method::GET, "/api/v1/admin/documents/{doc}", "", STAFF_OF_A),
+        (
+            "/api/v1/admin/documents/{id}",
+            Method::PATCH,
+            "/api/v1/admin/documents/{doc}",
+            r#"{"section": "Kế hoạch"}"#,
+            STAFF_OF_A,
+        ),
+        (
+            "/api/v1/admin/documents/{id}/publish",
+            Method::POST,
+            "/api/v1/admin/documents/{doc}/publish",
+            "{}",
+            STAFF_OF_A,
+        ),
+        (
+            "/api/v1/admin/documents/{id}/revisions",
+            Method::GET,
+            "/api/v1/admin/documents/{doc}/revisions",
+            "",
+            STAFF_OF_A,
+        ),
+        (
+            "/api/v1/admin/documents/{id}/revisions/{n}/restore",
+            Method::POST,
+            "/api/v1/admin/documents/{doc}/revisions/1/restore",
+            "{}",
+            STAFF_OF_A,
+        ),
+        ("/api/v1/documents", Method::GET, "/api/v1/documents", "", ANY_SIGNED_IN_200),
+        // Addressed to committee A: its members and staff read it.
+        (
+            "/api/v1/documents/{id}",
+            Method::GET,
+            "/api/v1/documents/{doc}",
+            "",
+            [401, 200, 404, 200, 404, 200, 401, 401, 401],
+        ),
+        (
+            "/api/v1/attachments/{sha256}",
+            Method::GET,
+            "/api/v1/attachments/{sha}",
+            "",
+            [401, 200, 404, 200, 404, 200, 401, 401, 401],
+        ),
+        (
+            "/api/v1/admin/attachments",
+            Method::POST,
+            "/api/v1/admin/attachments?name=a.pdf",
+            "PDF",
+            [401, 403, 403, 201, 201, 201, 401, 401, 401],
+        ),
+        // The officer of A withdraws it first; the admin then finds it already withdrawn.
+        (
+            "/api/v1/admin/documents/{id}/unpublish",
+            Method::POST,
+            "/api/v1/admin/documents/{doc}/unpublish",
+            "{}",
+            [401, 403, 403, 200, 404, 409, 401, 401, 401],
+        ),
+        (
+            "/api/v1/installations",
+            Method::POST,
+            "/api/v1/installations",
+            "INSTALL",
+            [401, 201, 201, 201, 201, 201, 401, 401, 401],
+        ),
+        ("/api/v1/installations", Method::GET, "/api/v1/installations", "", ANY_SIGNED_IN_200),
+        ("/api/v1/sync", Method::GET, "/api/v1/sync", "SYNC", [401, 200, 200, 403, 403, 403, 401, 401, 401]),
+        (
+            "/api/v1/sync/ack",
+            Method::POST,
+            "/api/v1/sync/ack",
+            r#"{"installation_id": "00000000-0000-4000-8000-000000000000", "cursor": "not-a-cursor"}"#,
+            [401, 422, 422, 403, 403, 403, 401, 401, 401],
+        ),
+        // Member A's device: its owner removes it; after that it is gone for everyone.
+        (
+            "/api/v1/installations/{installation_id}",
+            Method::DELETE,
+            "/api/v1/installations/{inst_a}",
+            "",
+            [401, 204, 404, 404, 404, 404, 401, 401, 401],
+        ),
         // Anyone may call these; bad credentials are 401 for all alike.
         ("/api/v1/auth/login", Method::POST, "/api/v1/auth/login", "LOGIN", [401; 9]),
         ("/api/v1/auth/activate", Method::POST, "/api/v1/auth/activate", "ACTIVATE", [401; 9]),
@@ -124,12 +225,25 @@ fn every_route_has_a_row_in_the_matrix() {
     assert!(missing.is_empty(), "routes without a row in the authorization matrix: {missing:?}");
 }
 
-async fn callers(app: &TestApp) -> Vec<Option<String>> {
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+
+/// The callers, and what the rows refer to: a published document of committee A with an attachment, and
+/// each member's registered device.
+struct Fixture {
+    tokens: Vec<Option<String>>,
+    document: String,
+    sha256: String,
+    installations: Vec<Option<String>>,
+}
+
+async fn fixture(app: &TestApp) -> Fixture {
     app.seed_committees(&["HK", "BD"]).await;
     let admin = app.admin_token().await;
     app.import(&admin, MEMBERS_CSV).await;
-    let member_a = app.activate_member(&admin, "100000001", "member password").await;
-    let member_b = app.activate_member(&admin, "100000004", "member password").await;
+    let member_a =
+        app.activate_member(&admin, "100000001", "member password").await["access_token"].as_str().unwrap().to_owned();
+    let member_b =
+        app.activate_member(&admin, "100000004", "member password").await["access_token"].as_str().unwrap().to_owned();
     let officer_a = app.staff_token("officer.a", "officer", Some("HK")).await;
     let officer_b = app.staff_token("officer.b", "officer", Some("BD")).await;
     let now = chrono::Utc::now().timestamp();
@@ -145,41 +259,83 @@ async fn callers(app: &TestApp) -> Vec<Option<String>> {
     let other_key = handbook::auth::tokens::issue(&other_keys, "staff:1", handbook::auth::Role::Admin, None, None, now);
     let payload = admin.split('.').nth(1).unwrap();
     let alg_none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
-    vec![
-        None,
-        Some(member_a["access_token"].as_str().unwrap().to_owned()),
-        Some(member_b["access_token"].as_str().unwrap().to_owned()),
-        Some(officer_a),
-        Some(officer_b),
-        Some(admin),
-        Some(expired),
-        Some(other_key),
-        Some(alg_none),
-    ]
+
+    let uploaded = app
+        .with_bearer(
+            &admin,
+            TestRequest::post()
+                .uri("/api/v1/admin/attachments?name=k.pdf")
+                .insert_header(("content-type", "application/pdf"))
+                .set_payload(PDF),
+        )
+        .await;
+    assert_eq!(uploaded.status, 201, "{}", uploaded.text());
+    let sha256 = uploaded.json()["sha256"].as_str().unwrap().to_owned();
+    let draft = json!({"title": "Kế hoạch", "kind": "thong_bao", "section": "", "body": "x",
+        "audience": {"committees": ["HK"]}, "attachments": [{"sha256": sha256, "name": "k.pdf"}]});
+    let created = app.post_as(&officer_a, "/api/v1/admin/documents", &draft).await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let document = created.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.post_as(&officer_a, &format!("/api/v1/admin/documents/{document}/publish"), &json!({})).await.status,
+        200
+    );
+    let mut installations = vec![None; CALLERS.len()];
+    for (index, token) in [(1, &member_a), (2, &member_b)] {
+        let id = uuid::Uuid::new_v4().to_string();
+        let body = json!({"installation_id": id, "platform": "android", "app_version": "1.0"});
+        assert_eq!(app.post_as(token, "/api/v1/installations", &body).await.status, 201);
+        installations[index] = Some(id);
+    }
+    Fixture {
+        tokens: vec![
+            None,
+            Some(member_a),
+            Some(member_b),
+            Some(officer_a),
+            Some(officer_b),
+            Some(admin),
+            Some(expired),
+            Some(other_key),
+            Some(alg_none),
+        ],
+        document,
+        sha256,
+        installations,
+    }
 }
 
 both_backends! {
     async fn every_caller_gets_exactly_its_status_on_every_route(app: TestApp) {
-        let callers = callers(&app).await;
+        let fixture = fixture(&app).await;
         let mut wrong = Vec::new();
         for (route, method, path, body, expected) in matrix() {
-            for (index, token) in callers.iter().enumerate() {
-                let mut request = TestRequest::default().method(method.clone()).uri(path);
+            for (index, token) in fixture.tokens.iter().enumerate() {
+                let path = path
+                    .replace("{doc}", &fixture.document)
+                    .replace("{sha}", &fixture.sha256)
+                    .replace("{inst_a}", fixture.installations[1].as_deref().unwrap());
+                let mut request = TestRequest::default().method(method.clone()).uri(&path);
                 if let Some(token) = token {
                     request = request.insert_header(("authorization", format!("Bearer {token}")));
                 }
-                request = if let Some(csv) = body.strip_prefix("csv:") {
-                    request.insert_header(("content-type", "text/csv")).set_payload(csv.to_owned())
-                } else if body == "LOGIN" {
-                    request.set_json(json!({"login": format!("nobody{index}"), "password": "wrong password"}))
-                } else if body == "ACTIVATE" {
+                request = match body {
+                    _ if body.starts_with("csv:") => {
+                        request.insert_header(("content-type", "text/csv")).set_payload(body["csv:".len()..].to_owned())
+                    }
+                    "LOGIN" => request.set_json(json!({"login": format!("nobody{index}"), "password": "wrong password"})),
                     // A card number per caller, so that the throttle of one does not answer for another.
-                    let card = format!("90000000{index}");
-                    request.set_json(json!({"card_number": card, "activation_code": "AAAAA-AAAAA-AAAAA-AAAAA", "new_password": "long enough"}))
-                } else if !body.is_empty() {
-                    request.insert_header(("content-type", "application/json")).set_payload(body.to_owned())
-                } else {
-                    request
+                    "ACTIVATE" => request.set_json(json!({"card_number": format!("90000000{index}"),
+                        "activation_code": "AAAAA-AAAAA-AAAAA-AAAAA", "new_password": "long enough"})),
+                    "INSTALL" => request.set_json(json!({"installation_id": uuid::Uuid::new_v4().to_string(),
+                        "platform": "web", "app_version": "1.0"})),
+                    "PDF" => request.insert_header(("content-type", "application/pdf")).set_payload(PDF),
+                    "SYNC" => match &fixture.installations[index] {
+                        Some(id) => request.insert_header(("X-Installation-Id", id.as_str())),
+                        None => request.insert_header(("X-Installation-Id", "00000000-0000-4000-8000-000000000000")),
+                    },
+                    "" => request,
+                    json_text => request.insert_header(("content-type", "application/json")).set_payload(json_text.to_owned()),
                 };
                 let answer = app.send(request).await;
                 if answer.status.as_u16() != expected[index] {

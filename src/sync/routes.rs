@@ -59,7 +59,7 @@ fn member_id(user: &AuthUser) -> Result<i64, AppError> {
 }
 
 fn cursor_expired(detail: &str) -> AppError {
-    AppError::Gone(format!("{detail}: sync again without a cursor"))
+    AppError::CursorExpired(format!("{detail}: sync again without a cursor"))
 }
 
 #[derive(Deserialize)]
