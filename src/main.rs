@@ -61,6 +61,9 @@ enum Command {
         /// Eligible members in all (exactly; about 5% exempt come on top).
         #[arg(long, default_value_t = 418_000)]
         members: u64,
+        /// Handbook documents to publish (only into a database that has none yet).
+        #[arg(long, default_value_t = 200)]
+        documents: usize,
         #[arg(long, default_value_t = 2023)]
         seed: u64,
         /// Write the members CSV here (and committees to FILE.committees.csv) instead of loading it.
@@ -164,7 +167,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin { command: AdminCommand::Create { login, role, committee } } => {
             create_staff(&settings, login, &role, committee)
         }
-        Command::DemoData { members, seed, csv } => match csv {
+        Command::DemoData { members, documents, seed, csv } => match csv {
             Some(path) => {
                 std::fs::write(&path, demo::members_csv(members, seed))?;
                 let committees = path.with_extension("committees.csv");
@@ -176,8 +179,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let db = open(&settings, 1)?;
                 let started = std::time::Instant::now();
                 let outcome = with_connection(&db, |conn| demo::load(conn, members, seed))?;
+                let published = with_connection(&db, |conn| load_demo_handbook(conn, &settings, documents, seed))?;
                 println!(
-                    "demo data: 48 committees; members created {}, updated {}, unchanged {} in {:.2} s",
+                    "demo data: 48 committees; members created {}, updated {}, unchanged {}; {published} documents published; in {:.2} s",
                     outcome.created,
                     outcome.updated,
                     outcome.unchanged,
@@ -187,6 +191,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         },
     }
+}
+
+/// The demo handbook, unless the database has documents already.
+fn load_demo_handbook(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    count: usize,
+    seed: u64,
+) -> Result<usize, AppError> {
+    use diesel::prelude::*;
+    let existing: i64 = handbook::db::schema::documents::table.count().get_result(conn)?;
+    if existing > 0 {
+        return Ok(0);
+    }
+    handbook::content::demo::load(conn, &settings.data_dir, count, seed)
 }
 
 fn create_staff(settings: &Settings, login: String, role: &str, committee: Option<String>) -> anyhow::Result<()> {
@@ -226,7 +245,8 @@ fn serve(settings: Settings, bind: String, demo: bool) -> anyhow::Result<()> {
         if empty {
             tracing::info!("loading the demo data set");
             let outcome = with_connection(&db, |conn| demo::load(conn, 418_000, 2023))?;
-            tracing::info!(members = outcome.created, "demo data loaded");
+            let documents = with_connection(&db, |conn| load_demo_handbook(conn, &settings, 200, 2023))?;
+            tracing::info!(members = outcome.created, documents, "demo data loaded");
         } else {
             tracing::info!("--demo: the database already has members; leaving them as they are");
         }

@@ -225,4 +225,28 @@ both_backends! {
         assert!(officers["items"].as_array().unwrap().iter().all(|e| e["committee_code"] == "HK"));
         app.get_as(&h.member_hk, "/api/v1/admin/audit").await.problem(403);
     }
+
+    async fn the_demo_handbook_is_published_through_the_same_code(app: TestApp) {
+        let h = handbook(&app).await;
+        let data_dir = app.state.settings.data_dir.clone();
+        let published = app.db().run(move |conn| handbook::content::demo::load(conn, &data_dir, 80, 7)).await.unwrap();
+        assert_eq!(published, 80);
+        let count = |status: &'static str| {
+            let app = &app;
+            let admin = h.admin.clone();
+            async move {
+                app.get_as(&admin, &format!("/api/v1/admin/documents?status={status}&limit=1000")).await.json()["items"].as_array().unwrap().len()
+            }
+        };
+        assert_eq!((count("scheduled").await, count("expired").await), (2, 2));
+        assert_eq!(count("published").await, 76);
+        let seen = app.get_as(&h.member_hk, "/api/v1/documents?limit=1000").await.json();
+        let items = seen["items"].as_array().unwrap();
+        assert!(items.len() >= 50, "{}", items.len());
+        let with_pdf = items.iter().find(|d| !d["attachments"].as_array().unwrap().is_empty()).expect("a document with a PDF");
+        let sha = with_pdf["attachments"][0]["sha256"].as_str().unwrap();
+        let pdf = app.get_as(&h.member_hk, &format!("/api/v1/attachments/{sha}")).await;
+        assert_eq!(pdf.status, 200);
+        assert!(pdf.body.starts_with(b"%PDF-1.4") && pdf.body.ends_with(b"%%EOF\n"));
+    }
 }

@@ -2,6 +2,7 @@
 //! each caller may read.
 
 pub mod attachments;
+pub mod demo;
 pub mod documents;
 pub mod reading;
 pub mod routes;
