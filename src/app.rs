@@ -13,7 +13,7 @@ use crate::db::Db;
 use crate::error::{self, AppError};
 use crate::ops::{self, metrics::Metrics};
 use crate::org;
-use crate::{audit, content, sync};
+use crate::{audit, content, coverage, sync};
 
 /// Largest JSON request body.
 pub const JSON_LIMIT: usize = 1024 * 1024;
@@ -65,7 +65,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(audit::routes::configure)
         .configure(content::routes::configure)
         .configure(content::attachments::configure)
-        .configure(sync::routes::configure);
+        .configure(sync::routes::configure)
+        .configure(coverage::routes::configure);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -63,6 +63,10 @@ pub struct Settings {
     /// Largest attachment accepted, in bytes.
     #[arg(long, env = "HANDBOOK_ATTACHMENT_MAX_BYTES", default_value_t = 64 * 1024 * 1024, global = true)]
     pub attachment_max_bytes: u64,
+
+    /// Hour of the day (UTC, 0–23) after which the daily coverage snapshot is taken (17 = midnight in Hanoi).
+    #[arg(long, env = "HANDBOOK_SNAPSHOT_HOUR", default_value_t = 17, value_parser = clap::value_parser!(u32).range(0..24), global = true)]
+    pub snapshot_hour: u32,
 }
 
 impl Settings {
@@ -81,6 +85,7 @@ impl Settings {
             refresh_max_days: 180,
             trusted_proxies: Vec::new(),
             attachment_max_bytes: 64 * 1024 * 1024,
+            snapshot_hour: 17,
         }
     }
 

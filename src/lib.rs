@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod content;
+pub mod coverage;
 pub mod db;
 pub mod error;
 pub mod ops;

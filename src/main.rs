@@ -255,6 +255,7 @@ fn serve(settings: Settings, bind: String, demo: bool) -> anyhow::Result<()> {
     let state = AppState::new(db, settings)?;
     actix_web::rt::System::new().block_on(async move {
         handbook::content::schedule::spawn(state.clone());
+        handbook::coverage::jobs::spawn(state.clone());
         let server = HttpServer::new(move || app::build(state.clone()))
             .bind(&bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?

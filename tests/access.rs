@@ -19,6 +19,7 @@ type Row = (&'static str, Method, &'static str, &'static str, [u16; 9]);
 fn matrix() -> Vec<Row> {
     const PUBLIC_200: [u16; 9] = [200; 9];
     const ANY_SIGNED_IN_200: [u16; 9] = [401, 200, 200, 200, 200, 200, 401, 401, 401];
+    const STAFF_200: [u16; 9] = [401, 403, 403, 200, 200, 200, 401, 401, 401];
     /// A document of committee A: managed by A's officer and admins; B's officer is told it does not exist.
     const STAFF_OF_A: [u16; 9] = [401, 403, 403, 200, 404, 200, 401, 401, 401];
     vec![
@@ -190,6 +191,11 @@ fn matrix() -> Vec<Row> {
             "",
             [401, 204, 404, 404, 404, 404, 401, 401, 401],
         ),
+        ("/api/v1/coverage", Method::GET, "/api/v1/coverage", "", STAFF_200),
+        ("/api/v1/coverage.csv", Method::GET, "/api/v1/coverage.csv", "", STAFF_200),
+        ("/api/v1/coverage/history", Method::GET, "/api/v1/coverage/history", "", STAFF_200),
+        ("/api/v1/coverage/{code}", Method::GET, "/api/v1/coverage/HK", "", STAFF_OF_A),
+        ("/api/v1/coverage/{code}/not-installed", Method::GET, "/api/v1/coverage/HK/not-installed", "", STAFF_OF_A),
         // Anyone may call these; bad credentials are 401 for all alike.
         ("/api/v1/auth/login", Method::POST, "/api/v1/auth/login", "LOGIN", [401; 9]),
         ("/api/v1/auth/activate", Method::POST, "/api/v1/auth/activate", "ACTIVATE", [401; 9]),

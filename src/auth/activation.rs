@@ -37,9 +37,11 @@ pub fn redeem(conn: &mut DbConnection, member_id: i64, code_hash: &str, now: Nai
     )
     .execute(conn)?;
     if deleted == 1 {
-        diesel::update(members::table.find(member_id).filter(members::activated_at.is_null()))
-            .set(members::activated_at.eq(now))
-            .execute(conn)?;
+        crate::coverage::counters::track(conn, member_id, |conn| {
+            diesel::update(members::table.find(member_id).filter(members::activated_at.is_null()))
+                .set(members::activated_at.eq(now))
+                .execute(conn)
+        })?;
     }
     Ok(deleted == 1)
 }

@@ -7,7 +7,6 @@ diesel::table! {
         name -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
-        eligible_count -> BigInt,
     }
 }
 
@@ -75,7 +74,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    coverage_counts (committee_code, unit, cell) {
+        committee_code -> Text,
+        unit -> Text,
+        cell -> Text,
+        eligible -> BigInt,
+        activated -> BigInt,
+        installed -> BigInt,
+        active_30d -> BigInt,
+        up_to_date -> BigInt,
+    }
+}
+
+diesel::table! {
+    coverage_history (day, committee_code) {
+        day -> Date,
+        committee_code -> Text,
+        eligible -> BigInt,
+        activated -> BigInt,
+        installed -> BigInt,
+        active_30d -> BigInt,
+    }
+}
+
 diesel::joinable!(members -> committees (committee_code));
+diesel::joinable!(coverage_counts -> committees (committee_code));
+diesel::joinable!(coverage_history -> committees (committee_code));
 diesel::joinable!(activation_codes -> members (member_id));
 
 diesel::table! {
@@ -221,4 +246,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     attachments,
     audit_log,
     installations,
+    coverage_counts,
+    coverage_history,
 );

@@ -390,9 +390,8 @@ pub fn apply(
             touched.insert(&old.committee_code);
             touched.insert(&row.committee_code);
         }
-        for code in touched {
-            recount_eligible(conn, code)?;
-        }
+        let touched: Vec<String> = touched.into_iter().map(str::to_owned).collect();
+        crate::coverage::counters::recount(conn, &touched, at)?;
         let detail = json!({ "created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged });
         match actor {
             Some(user) => audit::record(conn, user, "members.import", "members", scope.committee.as_deref(), detail)?,
@@ -418,19 +417,6 @@ fn insert_members(conn: &mut DbConnection, rows: &[&MemberRow], at: NaiveDateTim
             }
         }
     }
-    Ok(())
-}
-
-/// Sets a committee's eligible count from its members: run after every change that moves it.
-pub fn recount_eligible(conn: &mut DbConnection, committee_code: &str) -> QueryResult<()> {
-    let eligible: i64 = members::table
-        .filter(members::committee_code.eq(committee_code))
-        .filter(members::status.eq("eligible"))
-        .count()
-        .get_result(conn)?;
-    diesel::update(committees::table.find(committee_code))
-        .set(committees::eligible_count.eq(eligible))
-        .execute(conn)?;
     Ok(())
 }
 

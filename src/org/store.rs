@@ -3,32 +3,55 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::committees;
+use crate::db::schema::{committees, coverage_counts};
 use crate::db::DbConnection;
 use crate::error::{AppError, FieldError};
 use crate::text;
 use crate::time::now;
 
-#[derive(Clone, Debug, Queryable, Selectable, Serialize)]
-#[diesel(table_name = committees)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Committee {
     pub code: String,
     pub name: String,
-    #[diesel(column_name = eligible_count)]
+    /// From the coverage counters.
     pub eligible: i64,
+}
+
+#[diesel::dsl::auto_type]
+fn with_eligible() -> _ {
+    committees::table.left_join(
+        coverage_counts::table.on(coverage_counts::committee_code
+            .eq(committees::code)
+            .and(coverage_counts::unit.eq(""))
+            .and(coverage_counts::cell.eq(""))),
+    )
+}
+
+#[diesel::dsl::auto_type]
+fn committee_columns() -> _ {
+    (committees::code, committees::name, coverage_counts::eligible.nullable())
+}
+
+fn committee((code, name, eligible): (String, String, Option<i64>)) -> Committee {
+    Committee { code, name, eligible: eligible.unwrap_or(0) }
 }
 
 /// Committees the caller may see: all, or only `scope`.
 pub fn list_committees(conn: &mut DbConnection, scope: Option<&str>) -> QueryResult<Vec<Committee>> {
-    let mut query = committees::table.select(Committee::as_select()).order(committees::code).into_boxed();
+    let mut query = with_eligible().select(committee_columns()).order(committees::code).into_boxed();
     if let Some(scope) = scope {
         query = query.filter(committees::code.eq(scope.to_owned()));
     }
-    query.load(conn)
+    Ok(query.load(conn)?.into_iter().map(committee).collect())
 }
 
 pub fn find_committee(conn: &mut DbConnection, code: &str) -> QueryResult<Option<Committee>> {
-    committees::table.find(code).select(Committee::as_select()).first(conn).optional()
+    Ok(with_eligible()
+        .filter(committees::code.eq(code))
+        .select(committee_columns())
+        .first(conn)
+        .optional()?
+        .map(committee))
 }
 
 /// A committee code: 1 to 16 of A–Z, 0–9, '-' and '_' (upper-cased on the way in).
@@ -65,6 +88,7 @@ pub fn insert_committee(conn: &mut DbConnection, code: &str, name: &str) -> Resu
                 committees::updated_at.eq(at),
             ))
             .execute(conn)?;
+        crate::coverage::counters::ensure_row(conn, code, "", "")?;
         Ok(Committee { code: code.to_owned(), name: name.to_owned(), eligible: 0 })
     })
 }

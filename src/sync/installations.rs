@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{AuthUser, Role, Subject};
+use crate::coverage::counters;
 use crate::db::schema::installations as inst;
 use crate::db::DbConnection;
 use crate::error::{AppError, FieldError};
@@ -85,7 +86,11 @@ pub fn register(
     };
     conn.write_transaction(|conn| {
         let at = now();
-        let exists = inst::table.find(&id).count().get_result::<i64>(conn)? > 0;
+        let previous: Option<Option<i64>> = inst::table.find(&id).select(inst::member_id).first(conn).optional()?;
+        let exists = previous.is_some();
+        // The device may leave one member and join another: both members' coverage moves.
+        let affected: Vec<i64> = [previous.flatten(), member_id].into_iter().flatten().collect();
+        let before: Vec<_> = affected.iter().map(|m| counters::contribution(conn, *m)).collect::<QueryResult<_>>()?;
         if exists {
             diesel::update(inst::table.find(&id))
                 .set((
@@ -114,6 +119,7 @@ pub fn register(
                 ))
                 .execute(conn)?;
         }
+        counters::apply_changes(conn, &affected, before)?;
         let view = inst::table.find(&id).select(InstallationView::as_select()).first(conn)?;
         Ok((!exists, view))
     })
@@ -123,11 +129,17 @@ pub fn register(
 pub fn remove(conn: &mut DbConnection, user: &AuthUser, installation_id: &str) -> Result<(), AppError> {
     let id = parse_id(installation_id).ok_or(AppError::NotFound)?;
     conn.write_transaction(|conn| {
-        let owner: Option<(String, Option<NaiveDateTime>)> =
-            inst::table.find(&id).select((inst::subject, inst::deleted_at)).first(conn).optional()?;
+        let owner: Option<(String, Option<NaiveDateTime>, Option<i64>)> =
+            inst::table.find(&id).select((inst::subject, inst::deleted_at, inst::member_id)).first(conn).optional()?;
         match owner {
-            Some((subject, None)) if subject == user.subject.to_string() || user.role == Role::Admin => {
-                diesel::update(inst::table.find(&id)).set(inst::deleted_at.eq(now())).execute(conn)?;
+            Some((subject, None, member)) if subject == user.subject.to_string() || user.role == Role::Admin => {
+                let remove = |conn: &mut DbConnection| {
+                    diesel::update(inst::table.find(&id)).set(inst::deleted_at.eq(now())).execute(conn)
+                };
+                match member {
+                    Some(member) => counters::track(conn, member, remove)?,
+                    None => remove(conn)?,
+                };
                 Ok(())
             }
             _ => Err(AppError::NotFound),

@@ -1,0 +1,257 @@
+//! Coverage counters per committee, unit and cell, so that reports cost O(committees), never O(members).
+//!
+//! `eligible`, `activated` and `installed` are moved by deltas in the same transaction as every change that moves
+//! them: `track` reads a member's contribution before and after a change and applies the difference to its cell,
+//! unit and committee rows. Imports, which touch many members at once, recount the committees they touched.
+//! `active_30d` and `up_to_date` move with time and with the feed rather than with writes: a periodic job
+//! (`refresh_moving`, every 10 minutes in `serve`, and before every daily snapshot) recomputes them.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::dsl::exists;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+
+use crate::db::schema::{coverage_counts as cc, installations as inst, members};
+use crate::db::DbConnection;
+
+/// What one member adds to its cell's counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contribution {
+    pub committee: String,
+    pub unit: String,
+    pub cell: String,
+    pub eligible: bool,
+    pub activated: bool,
+    pub installed: bool,
+}
+
+pub fn contribution(conn: &mut DbConnection, member_id: i64) -> QueryResult<Option<Contribution>> {
+    let row: Option<(String, String, String, String, Option<NaiveDateTime>, bool)> = members::table
+        .find(member_id)
+        .select((
+            members::committee_code,
+            members::unit,
+            members::cell,
+            members::status,
+            members::activated_at,
+            exists(inst::table.filter(inst::member_id.eq(member_id)).filter(inst::deleted_at.is_null())),
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(committee, unit, cell, status, activated_at, installed)| {
+        let eligible = status == "eligible";
+        Contribution {
+            committee,
+            unit,
+            cell,
+            eligible,
+            activated: eligible && activated_at.is_some(),
+            installed: eligible && installed,
+        }
+    }))
+}
+
+/// Runs `change` and moves the counters by what it changed for `member_id`. Call inside a write transaction.
+pub fn track<T, E: From<diesel::result::Error>>(
+    conn: &mut DbConnection,
+    member_id: i64,
+    change: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    let before = contribution(conn, member_id)?;
+    let result = change(conn)?;
+    apply_changes(conn, &[member_id], vec![before])?;
+    Ok(result)
+}
+
+/// Moves the counters of several members at once, given what they contributed before a change.
+pub fn apply_changes(conn: &mut DbConnection, members: &[i64], before: Vec<Option<Contribution>>) -> QueryResult<()> {
+    let mut seen = Vec::new();
+    for (member, before) in members.iter().zip(before) {
+        if seen.contains(member) {
+            continue;
+        }
+        seen.push(*member);
+        let after = contribution(conn, *member)?;
+        if before != after {
+            if let Some(before) = &before {
+                add(conn, before, -1)?;
+            }
+            if let Some(after) = &after {
+                add(conn, after, 1)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn add(conn: &mut DbConnection, who: &Contribution, sign: i64) -> QueryResult<()> {
+    let (e, a, i) = (i64::from(who.eligible) * sign, i64::from(who.activated) * sign, i64::from(who.installed) * sign);
+    if (e, a, i) == (0, 0, 0) {
+        return Ok(());
+    }
+    for (unit, cell) in [("", ""), (who.unit.as_str(), ""), (who.unit.as_str(), who.cell.as_str())] {
+        ensure_row(conn, &who.committee, unit, cell)?;
+        diesel::update(cc::table.find((&who.committee, unit, cell)))
+            .set((
+                cc::eligible.eq(cc::eligible + e),
+                cc::activated.eq(cc::activated + a),
+                cc::installed.eq(cc::installed + i),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn ensure_row(conn: &mut DbConnection, committee: &str, unit: &str, cell: &str) -> QueryResult<()> {
+    let exists = cc::table.find((committee, unit, cell)).count().get_result::<i64>(conn)? > 0;
+    if !exists {
+        diesel::insert_into(cc::table)
+            .values((cc::committee_code.eq(committee), cc::unit.eq(unit), cc::cell.eq(cell)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Counts of one cell as a full scan finds them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, QueryableByName)]
+pub struct Recounted {
+    #[diesel(sql_type = Text)]
+    pub committee_code: String,
+    #[diesel(sql_type = Text)]
+    pub unit: String,
+    #[diesel(sql_type = Text)]
+    pub cell: String,
+    #[diesel(sql_type = BigInt)]
+    pub eligible: i64,
+    #[diesel(sql_type = BigInt)]
+    pub activated: i64,
+    #[diesel(sql_type = BigInt)]
+    pub installed: i64,
+    #[diesel(sql_type = BigInt)]
+    pub active_30d: i64,
+}
+
+/// The placeholder syntax of the connection's backend, for the one hand-written query below.
+fn placeholder(conn: &DbConnection) -> &'static str {
+    match conn {
+        DbConnection::Postgresql(_) => "$1",
+        DbConnection::Sqlite(_) => "?",
+    }
+}
+
+/// Every cell's counts from members and installations: the naive GROUP BY that the counters exist to avoid,
+/// used by imports (for the committees they touched), by the periodic job and by tests.
+pub fn full_count(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<Recounted>> {
+    let sql = format!(
+        "SELECT m.committee_code, m.unit, m.cell,
+            CAST(SUM(CASE WHEN m.status = 'eligible' THEN 1 ELSE 0 END) AS BIGINT) AS eligible,
+            CAST(SUM(CASE WHEN m.status = 'eligible' AND m.activated_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS activated,
+            CAST(SUM(CASE WHEN m.status = 'eligible' AND EXISTS (SELECT 1 FROM installations i
+                 WHERE i.member_id = m.id AND i.deleted_at IS NULL) THEN 1 ELSE 0 END) AS BIGINT) AS installed,
+            CAST(SUM(CASE WHEN m.status = 'eligible' AND EXISTS (SELECT 1 FROM installations i
+                 WHERE i.member_id = m.id AND i.deleted_at IS NULL AND i.last_seen_at >= {p}) THEN 1 ELSE 0 END) AS BIGINT) AS active_30d
+         FROM members m GROUP BY m.committee_code, m.unit, m.cell",
+        p = placeholder(conn)
+    );
+    diesel::sql_query(sql).bind::<Timestamp, _>(now - Duration::days(30)).load(conn)
+}
+
+/// Replaces the counters of `committees` with a full count. Call inside a write transaction.
+pub fn recount(conn: &mut DbConnection, committees: &[String], now: NaiveDateTime) -> QueryResult<()> {
+    if committees.is_empty() {
+        return Ok(());
+    }
+    let cells: Vec<Recounted> =
+        full_count(conn, now)?.into_iter().filter(|c| committees.contains(&c.committee_code)).collect();
+    diesel::delete(cc::table.filter(cc::committee_code.eq_any(committees))).execute(conn)?;
+    let mut rows: BTreeMap<(String, String, String), [i64; 4]> = BTreeMap::new();
+    for code in committees {
+        rows.insert((code.clone(), String::new(), String::new()), [0; 4]);
+    }
+    for c in &cells {
+        let counts = [c.eligible, c.activated, c.installed, c.active_30d];
+        for key in [
+            (c.committee_code.clone(), String::new(), String::new()),
+            (c.committee_code.clone(), c.unit.clone(), String::new()),
+            (c.committee_code.clone(), c.unit.clone(), c.cell.clone()),
+        ] {
+            let total = rows.entry(key).or_insert([0; 4]);
+            for (sum, n) in total.iter_mut().zip(counts) {
+                *sum += n;
+            }
+        }
+    }
+    for ((committee, unit, cell), [eligible, activated, installed, active_30d]) in rows {
+        diesel::insert_into(cc::table)
+            .values((
+                cc::committee_code.eq(committee),
+                cc::unit.eq(unit),
+                cc::cell.eq(cell),
+                cc::eligible.eq(eligible),
+                cc::activated.eq(activated),
+                cc::installed.eq(installed),
+                cc::active_30d.eq(active_30d),
+            ))
+            .execute(conn)?;
+    }
+    refresh_up_to_date(conn, Some(committees))
+}
+
+/// The periodic job: recomputes `active_30d` for every row, and `up_to_date`.
+pub fn refresh_moving(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<()> {
+    conn.write_transaction(|conn| {
+        let cells = full_count(conn, now)?;
+        let mut totals: BTreeMap<(String, String, String), i64> = BTreeMap::new();
+        for c in &cells {
+            for key in [
+                (c.committee_code.clone(), String::new(), String::new()),
+                (c.committee_code.clone(), c.unit.clone(), String::new()),
+                (c.committee_code.clone(), c.unit.clone(), c.cell.clone()),
+            ] {
+                *totals.entry(key).or_default() += c.active_30d;
+            }
+        }
+        diesel::update(cc::table).set(cc::active_30d.eq(0)).execute(conn)?;
+        for ((committee, unit, cell), active) in totals {
+            diesel::update(cc::table.find((&committee, &unit, &cell))).set(cc::active_30d.eq(active)).execute(conn)?;
+        }
+        refresh_up_to_date(conn, None)
+    })
+}
+
+/// Devices of eligible members that have acknowledged the newest feed position relevant to their committee.
+fn refresh_up_to_date(conn: &mut DbConnection, committees: Option<&[String]>) -> QueryResult<()> {
+    use crate::db::schema::{document_reach as reach, documents as d};
+    let codes: Vec<String> = match committees {
+        Some(codes) => codes.to_vec(),
+        None => crate::db::schema::committees::table.select(crate::db::schema::committees::code).load(conn)?,
+    };
+    for code in codes {
+        let newest: Option<i64> = d::table
+            .inner_join(reach::table)
+            .filter(reach::committee_code.eq(&code).or(reach::committee_code.eq("*")))
+            .select(diesel::dsl::max(d::feed_seq))
+            .first(conn)?;
+        let devices: Vec<(String, String)> = inst::table
+            .inner_join(members::table)
+            .filter(members::committee_code.eq(&code))
+            .filter(members::status.eq("eligible"))
+            .filter(inst::deleted_at.is_null())
+            .filter(inst::acked_seq.ge(newest.unwrap_or(0)))
+            .select((members::unit, members::cell))
+            .load(conn)?;
+        let mut totals: BTreeMap<(String, String), i64> = BTreeMap::new();
+        for (unit, cell) in devices {
+            *totals.entry((String::new(), String::new())).or_default() += 1;
+            *totals.entry((unit.clone(), String::new())).or_default() += 1;
+            *totals.entry((unit, cell)).or_default() += 1;
+        }
+        diesel::update(cc::table.filter(cc::committee_code.eq(&code))).set(cc::up_to_date.eq(0)).execute(conn)?;
+        for ((unit, cell), count) in totals {
+            diesel::update(cc::table.find((&code, &unit, &cell))).set(cc::up_to_date.eq(count)).execute(conn)?;
+        }
+    }
+    Ok(())
+}
