@@ -517,6 +517,27 @@ fn disposition(name: &str) -> ContentDisposition {
     }
 }
 
+/// Stores bytes already in memory as an attachment (the demo data set uses it; uploads stream instead).
+/// Blocking: call it off the actix workers.
+pub fn store_bytes(
+    conn: &mut DbConnection,
+    data_dir: &Path,
+    user: &AuthUser,
+    bytes: &[u8],
+    declared: &'static str,
+    name: &str,
+) -> Result<AttachmentMeta, AppError> {
+    let content_type = check_type(&bytes[..bytes.len().min(SNIFF_LEN)], declared)?;
+    let sha256: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let path = blob_path(data_dir, &sha256);
+    if !path.exists() {
+        let folder = path.parent().expect("blob paths have a folder");
+        std::fs::create_dir_all(folder).map_err(|e| io_error(e, "create the attachments folder"))?;
+        std::fs::write(&path, bytes).map_err(|e| io_error(e, "write an attachment"))?;
+    }
+    Ok(record_upload(conn, user, &sha256, bytes.len() as i64, content_type, name)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -556,25 +577,4 @@ mod tests {
             "{header}"
         );
     }
-}
-
-/// Stores bytes already in memory as an attachment (the demo data set uses it; uploads stream instead).
-/// Blocking: call it off the actix workers.
-pub fn store_bytes(
-    conn: &mut DbConnection,
-    data_dir: &Path,
-    user: &AuthUser,
-    bytes: &[u8],
-    declared: &'static str,
-    name: &str,
-) -> Result<AttachmentMeta, AppError> {
-    let content_type = check_type(&bytes[..bytes.len().min(SNIFF_LEN)], declared)?;
-    let sha256: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
-    let path = blob_path(data_dir, &sha256);
-    if !path.exists() {
-        let folder = path.parent().expect("blob paths have a folder");
-        std::fs::create_dir_all(folder).map_err(|e| io_error(e, "create the attachments folder"))?;
-        std::fs::write(&path, bytes).map_err(|e| io_error(e, "write an attachment"))?;
-    }
-    Ok(record_upload(conn, user, &sha256, bytes.len() as i64, content_type, name)?)
 }
