@@ -66,7 +66,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(content::routes::configure)
         .configure(content::attachments::configure)
         .configure(sync::routes::configure)
-        .configure(coverage::routes::configure);
+        .configure(coverage::routes::configure)
+        .configure(coverage::dashboard::configure);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -133,6 +133,11 @@ impl FromRequest for AuthUser {
 fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| anyhow::anyhow!("no AppState"))?;
     let token = bearer_token(req).ok_or(AppError::Unauthorized)?;
+    from_access_token(state, token)
+}
+
+/// The caller an access token names, if it is genuine and current (the dashboard's session cookie uses it too).
+pub fn from_access_token(state: &AppState, token: &str) -> Result<AuthUser, AppError> {
     let claims = tokens::verify(&state.auth.keys, token).ok_or(AppError::Unauthorized)?;
     let subject = Subject::parse(&claims.sub).ok_or(AppError::Unauthorized)?;
     let consistent = match (subject, claims.role) {

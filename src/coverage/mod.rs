@@ -2,6 +2,7 @@
 //! and the officers' dashboard.
 
 pub mod counters;
+pub mod dashboard;
 pub mod jobs;
 pub mod report;
 pub mod routes;
