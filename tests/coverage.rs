@@ -1,0 +1,217 @@
+//! Install coverage on both backends: the definitions, the counters against a full recount after thousands of
+//! random operations, scoping, the follow-up list, CSV and history.
+
+#[macro_use]
+mod common;
+
+use std::collections::BTreeMap;
+
+use actix_web::test::TestRequest;
+use common::{TestApp, MEMBERS_CSV};
+use serde_json::{json, Value};
+
+fn committee<'a>(report: &'a Value, code: &str) -> &'a Value {
+    report["committees"].as_array().unwrap().iter().find(|c| c["code"] == code).unwrap()
+}
+
+async fn register(app: &TestApp, token: &str, installation: &str) -> u16 {
+    let body = json!({"installation_id": installation, "platform": "android", "app_version": "1.0"});
+    app.post_as(token, "/api/v1/installations", &body).await.status.as_u16()
+}
+
+both_backends! {
+    async fn the_definitions_hold(app: TestApp) {
+        app.seed_committees(&["HK", "BD"]).await;
+        let admin = app.admin_token().await;
+        app.import(&admin, MEMBERS_CSV).await; // HK: 2 eligible; BD: 1 exempt + 1 eligible
+        let a = app.activate_member(&admin, "100000001", "member password").await["access_token"].as_str().unwrap().to_owned();
+        let exempt = app.activate_member(&admin, "100000003", "member password").await["access_token"].as_str().unwrap().to_owned();
+        let phone = uuid::Uuid::new_v4().to_string();
+        let tablet = uuid::Uuid::new_v4().to_string();
+        register(&app, &a, &phone).await;
+        register(&app, &a, &tablet).await; // two devices: one member installed
+        register(&app, &exempt, &uuid::Uuid::new_v4().to_string()).await; // exempt: not counted
+        let report = app.get_as(&admin, "/api/v1/coverage").await.json();
+        assert_eq!(report["target"], 418_000);
+        let hk = committee(&report, "HK");
+        assert_eq!((hk["eligible"].clone(), hk["activated"].clone(), hk["installed"].clone(), hk["coverage"].clone()), (json!(2), json!(1), json!(1), json!(0.5)));
+        let bd = committee(&report, "BD");
+        assert_eq!((bd["eligible"].clone(), bd["activated"].clone(), bd["installed"].clone()), (json!(1), json!(0), json!(0)));
+        assert_eq!(report["totals"]["installed"], 1);
+
+        // The phone moves to the other HK member; the tablet stays: both are now installed.
+        let b = app.activate_member(&admin, "100000002", "member password").await["access_token"].as_str().unwrap().to_owned();
+        register(&app, &b, &phone).await;
+        let hk = app.get_as(&admin, "/api/v1/coverage/HK").await.json();
+        assert_eq!((hk["committee"]["installed"].clone(), hk["committee"]["coverage"].clone()), (json!(2), json!(1.0)));
+        let unit = &hk["units"][0];
+        assert_eq!((unit["unit"].clone(), unit["installed"].clone()), (json!("Phường Hàng Bạc"), json!(2)));
+        assert_eq!(unit["cells"].as_array().unwrap().len(), 2);
+
+        // Member A leaves: no longer eligible, so no longer installed either — coverage stays ≤ 1.
+        let left = MEMBERS_CSV.replace("Chi bộ 1,eligible\n100000002", "Chi bộ 1,left\n100000002");
+        app.import(&admin, &left).await;
+        let hk = committee(&app.get_as(&admin, "/api/v1/coverage").await.json(), "HK").clone();
+        assert_eq!((hk["eligible"].clone(), hk["installed"].clone(), hk["coverage"].clone()), (json!(1), json!(1), json!(1.0)));
+
+        // Member B moves to BD, with its device.
+        let moved = left.replace("100000002,Trần Thị Bình,HK,", "100000002,Trần Thị Bình,BD,");
+        app.import(&admin, &moved).await;
+        let report = app.get_as(&admin, "/api/v1/coverage").await.json();
+        assert_eq!((committee(&report, "HK")["eligible"].clone(), committee(&report, "HK")["installed"].clone()), (json!(0), json!(0)));
+        assert_eq!(committee(&report, "HK")["coverage"], 0.0);
+        assert_eq!((committee(&report, "BD")["eligible"].clone(), committee(&report, "BD")["installed"].clone()), (json!(2), json!(1)));
+        let committees = app.get_as(&admin, "/api/v1/committees").await.json();
+        assert_eq!(committees["items"][0]["eligible"], 2, "the committee list reads the same counters");
+    }
+
+    async fn staff_see_their_scope_and_the_follow_up_list(app: TestApp) {
+        app.seed_committees(&["HK", "BD"]).await;
+        let admin = app.admin_token().await;
+        app.import(&admin, MEMBERS_CSV).await;
+        let officer = app.staff_token("officer.hk", "officer", Some("HK")).await;
+        let mine = app.get_as(&officer, "/api/v1/coverage").await.json();
+        assert_eq!(mine["committees"].as_array().unwrap().len(), 1);
+        assert_eq!(mine["totals"]["eligible"], 2);
+        app.get_as(&officer, "/api/v1/coverage/BD").await.problem(404);
+        app.get_as(&admin, "/api/v1/coverage/XX").await.problem(404);
+        app.get_as(&officer, "/api/v1/coverage/BD/not-installed").await.problem(404);
+
+        let a = app.activate_member(&admin, "100000001", "member password").await["access_token"].as_str().unwrap().to_owned();
+        register(&app, &a, &uuid::Uuid::new_v4().to_string()).await;
+        let list = app.get_as(&officer, "/api/v1/coverage/HK/not-installed").await.json();
+        assert_eq!(list["items"], json!([{"card_number": "100000002", "full_name": "Trần Thị Bình", "unit": "Phường Hàng Bạc", "cell": "Chi bộ 2", "activated": false}]));
+        let csv = app.get_as(&officer, "/api/v1/coverage/HK/not-installed?format=csv").await;
+        assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+        assert_eq!(csv.text(), "card_number,full_name,unit,cell,activated\n100000002,Trần Thị Bình,Phường Hàng Bạc,Chi bộ 2,no\n");
+        let city = app.get_as(&admin, "/api/v1/coverage.csv").await.text();
+        assert_eq!(city.lines().count(), 3);
+        assert!(city.lines().any(|l| l.starts_with("HK,Đảng bộ HK,2,1,1,")), "{city}");
+    }
+
+    async fn history_is_daily_and_idempotent(app: TestApp) {
+        app.seed_committees(&["HK", "BD"]).await;
+        let admin = app.admin_token().await;
+        app.import(&admin, MEMBERS_CSV).await;
+        let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap().and_hms_opt(18, 0, 0).unwrap();
+        for at in [day("2026-11-20"), day("2026-11-21"), day("2026-11-21")] {
+            app.db().run(move |conn| Ok(handbook::coverage::report::snapshot(conn, at)?)).await.unwrap();
+        }
+        assert_eq!(app.count("SELECT count(*) AS n FROM coverage_history").await, 4, "two committees, two days");
+        let city = app.get_as(&admin, "/api/v1/coverage/history?from=2026-11-01&to=2026-11-30").await.json();
+        assert_eq!(city["items"].as_array().unwrap().len(), 2);
+        assert_eq!(city["items"][0], json!({"date": "2026-11-20", "eligible": 3, "activated": 0, "installed": 0, "active_30d": 0, "up_to_date": 0, "coverage": 0.0}));
+        let officer = app.staff_token("officer.hk", "officer", Some("HK")).await;
+        let own = app.get_as(&officer, "/api/v1/coverage/history?from=2026-11-01&to=2026-11-30").await.json();
+        assert_eq!(own["items"][1]["eligible"], 2);
+        app.get_as(&officer, "/api/v1/coverage/history?committee=BD").await.problem(404);
+        app.get_as(&admin, "/api/v1/coverage/history?from=2026-12-01&to=2026-11-01").await.problem(400);
+        app.get_as(&admin, "/api/v1/coverage/history?from=yesterday").await.problem(400);
+    }
+
+    async fn counters_equal_a_full_recount_after_random_operations(app: TestApp) {
+        app.seed_committees(&["HK", "BD", "CG"]).await;
+        let admin = app.admin_token().await;
+        let mut random = Lcg(if app.backend == common::Backend::Sqlite { 11 } else { 12 });
+        let committees = ["HK", "BD", "CG"];
+        let statuses = ["eligible", "eligible", "eligible", "exempt", "left"];
+        let mut rows: BTreeMap<String, [String; 4]> = BTreeMap::new();
+        let mut csv = String::from("card_number,full_name,committee_code,unit,cell,status\n");
+        for n in 0..60 {
+            let row = [
+                committees[random.below(3)].to_owned(),
+                format!("Đơn vị {}", random.below(3)),
+                format!("Chi bộ {}", random.below(3)),
+                statuses[random.below(5)].to_owned(),
+            ];
+            csv.push_str(&format!("{},Đảng viên {n},{},{},{},{}\n", 400_000_000 + n, row[0], row[1], row[2], row[3]));
+            rows.insert((400_000_000 + n).to_string(), row);
+        }
+        app.import(&admin, &csv).await;
+        let mut tokens = Vec::new();
+        for card in rows.keys().take(12).cloned().collect::<Vec<_>>() {
+            rows.get_mut(&card).unwrap()[3] = "eligible".into();
+            let [c, u, cell, s] = &rows[&card];
+            app.import(&admin, &format!("card_number,full_name,committee_code,unit,cell,status\n{card},X,{c},{u},{cell},{s}\n")).await;
+            let token = app.activate_member(&admin, &card, "member password").await["access_token"].as_str().unwrap().to_owned();
+            tokens.push(token);
+        }
+        let devices: Vec<String> = (0..20).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+        let mut owner: BTreeMap<usize, usize> = BTreeMap::new();
+        // Imports recount the committees they touch; the last 800 operations are deltas only, so that a delta
+        // that drifts cannot be repaired by a later recount.
+        for step in 0..2000 {
+            let op = if step >= 1200 { random.below(7) } else { random.below(10) };
+            match op {
+                0..=4 => {
+                    let (device, member) = (random.below(devices.len()), random.below(tokens.len()));
+                    if register(&app, &tokens[member], &devices[device]).await < 300 {
+                        owner.insert(device, member);
+                    }
+                }
+                5..=6 => {
+                    let device = random.below(devices.len());
+                    if let Some(member) = owner.remove(&device) {
+                        let path = format!("/api/v1/installations/{}", devices[device]);
+                        let answer = app.with_bearer(&tokens[member], TestRequest::delete().uri(&path)).await;
+                        assert_eq!(answer.status, 204);
+                    }
+                }
+                _ => {
+                    let card = rows.keys().nth(random.below(rows.len())).unwrap().clone();
+                    let row = rows.get_mut(&card).unwrap();
+                    match random.below(4) {
+                        0 => row[0] = committees[random.below(3)].to_owned(),
+                        1 => row[1] = format!("Đơn vị {}", random.below(3)),
+                        2 => row[2] = format!("Chi bộ {}", random.below(3)),
+                        _ => row[3] = statuses[random.below(5)].to_owned(),
+                    }
+                    let [c, u, cell, s] = row.clone();
+                    app.import(&admin, &format!("card_number,full_name,committee_code,unit,cell,status\n{card},X,{c},{u},{cell},{s}\n")).await;
+                }
+            }
+        }
+        let (counters, recount) = app
+            .db()
+            .run(|conn| {
+                use diesel::prelude::*;
+                use handbook::db::schema::coverage_counts as cc;
+                let now = handbook::time::now();
+                handbook::coverage::counters::refresh_moving(conn, now)?;
+                let stored: Vec<(String, String, String, i64, i64, i64, i64)> = cc::table
+                    .select((cc::committee_code, cc::unit, cc::cell, cc::eligible, cc::activated, cc::installed, cc::active_30d))
+                    .load(conn)?;
+                let cells = handbook::coverage::counters::full_count(conn, now)?;
+                Ok((stored, cells))
+            })
+            .await
+            .unwrap();
+        let mut expected: BTreeMap<(String, String, String), [i64; 4]> = BTreeMap::new();
+        for c in &recount {
+            for key in [(c.committee_code.clone(), String::new(), String::new()), (c.committee_code.clone(), c.unit.clone(), String::new()), (c.committee_code.clone(), c.unit.clone(), c.cell.clone())] {
+                let sum = expected.entry(key).or_default();
+                for (s, n) in sum.iter_mut().zip([c.eligible, c.activated, c.installed, c.active_30d]) {
+                    *s += n;
+                }
+            }
+        }
+        let actual: BTreeMap<(String, String, String), [i64; 4]> = counters
+            .into_iter()
+            .map(|(c, u, cell, e, a, i, act)| ((c, u, cell), [e, a, i, act]))
+            .filter(|(_, counts)| counts != &[0; 4])
+            .collect();
+        expected.retain(|_, counts| counts != &[0; 4]);
+        assert!(expected.values().map(|c| c[2]).sum::<i64>() > 0, "the operations installed something");
+        assert_eq!(actual, expected, "the counters drifted from a full recount");
+    }
+}
+
+/// A small deterministic generator for the random operations.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((self.0 >> 33) % n as u64) as usize
+    }
+}
