@@ -23,6 +23,7 @@ pub use user::{AuthUser, Role, Subject};
 /// What authentication needs at run time, built once at start.
 pub struct Auth {
     pub keys: keys::KeySet,
+    pub verified: tokens::VerifiedCache,
     pub hasher: password::Hasher,
     pub lifetimes: sessions::Lifetimes,
     pub activation_code_ttl: chrono::Duration,
@@ -33,6 +34,7 @@ impl Auth {
     pub fn from_settings(settings: &Settings) -> Result<Auth, keys::KeyError> {
         Ok(Auth {
             keys: keys::KeySet::load_or_generate(settings.jwt_key_file.as_deref(), &settings.data_dir)?,
+            verified: tokens::VerifiedCache::new(),
             hasher: password::Hasher::new(),
             lifetimes: sessions::Lifetimes {
                 idle: chrono::Duration::days(i64::from(settings.refresh_idle_days)),

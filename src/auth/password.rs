@@ -66,6 +66,16 @@ fn dummy_hash() -> &'static str {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Hashing threads run at a lower CPU priority (nice 10): a storm of sign-ins then uses the cores that syncing
+/// devices leave idle, instead of taking them from them. (On Linux, nice is per thread.)
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority on the calling thread (who = 0) with a valid niceness has no memory effects.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
 /// A fixed pool of one thread per core that does all the hashing. A queue in front of it makes a storm of
 /// sign-ins wait its turn; and because the same few threads always do the work, the 19 MiB that each hash
 /// allocates is reused instead of being left behind in the allocator arenas of hundreds of blocking threads.
@@ -83,14 +93,17 @@ impl Hasher {
             let queue = Arc::clone(&queue);
             std::thread::Builder::new()
                 .name(format!("argon2-{index}"))
-                .spawn(move || loop {
-                    let job = match queue.lock() {
-                        Ok(receiver) => receiver.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return, // every Hasher is gone
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(receiver) => receiver.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return, // every Hasher is gone
+                        }
                     }
                 })
                 .expect("start a hashing thread");

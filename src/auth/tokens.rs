@@ -70,6 +70,45 @@ pub fn verify(keys: &KeySet, token: &str) -> Option<Claims> {
     (claims.typ == ACCESS).then_some(claims)
 }
 
+/// Access tokens that verified once, by SHA-256, until they expire: an Ed25519 verification costs tens of
+/// microseconds, and a polling device presents the same token for 15 minutes. Bounded: cleared when full.
+pub struct VerifiedCache {
+    entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], Claims>>,
+}
+
+const CACHE_ENTRIES: usize = 50_000;
+
+impl VerifiedCache {
+    pub fn new() -> Self {
+        VerifiedCache { entries: std::sync::Mutex::new(std::collections::HashMap::new()) }
+    }
+
+    /// `verify`, remembering the answer for valid tokens.
+    pub fn verify(&self, keys: &KeySet, token: &str, now: i64) -> Option<Claims> {
+        let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()).into();
+        if let Ok(entries) = self.entries.lock() {
+            if let Some(claims) = entries.get(&digest) {
+                // The same expiry rule as `verify`, leeway included.
+                return (claims.exp + LEEWAY_SECONDS as i64 > now).then(|| claims.clone());
+            }
+        }
+        let claims = verify(keys, token)?;
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= CACHE_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(digest, claims.clone());
+        }
+        Some(claims)
+    }
+}
+
+impl Default for VerifiedCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +128,19 @@ mod tests {
         let expired = issue(&keys, "member:1", Role::Member, None, None, now - ACCESS_TOKEN_SECONDS - 10);
         assert!(verify(&keys, &expired).is_none(), "an expired token");
         assert!(verify(&keys, "not.a.token").is_none());
+    }
+
+    #[test]
+    fn the_cache_answers_like_verify_until_expiry() {
+        let keys = KeySet::from_seeds(&[random_seed()]).unwrap();
+        let cache = VerifiedCache::new();
+        let now = chrono::Utc::now().timestamp();
+        let token = issue(&keys, "member:1", Role::Member, Some("HK"), None, now);
+        assert_eq!(cache.verify(&keys, &token, now), verify(&keys, &token));
+        assert!(cache.verify(&keys, &token, now).is_some(), "from the cache");
+        assert!(cache.verify(&keys, &token, now + ACCESS_TOKEN_SECONDS + 10).is_none(), "expired in the cache too");
+        let other = KeySet::from_seeds(&[random_seed()]).unwrap();
+        let forged = issue(&other, "member:1", Role::Member, Some("HK"), None, now);
+        assert!(cache.verify(&keys, &forged, now).is_none());
     }
 }

@@ -8,8 +8,6 @@ use serde::{Deserialize, Serialize};
 use crate::app::AppState;
 use crate::error::AppError;
 
-use super::tokens;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -138,7 +136,8 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
 
 /// The caller an access token names, if it is genuine and current (the dashboard's session cookie uses it too).
 pub fn from_access_token(state: &AppState, token: &str) -> Result<AuthUser, AppError> {
-    let claims = tokens::verify(&state.auth.keys, token).ok_or(AppError::Unauthorized)?;
+    let now = chrono::Utc::now().timestamp();
+    let claims = state.auth.verified.verify(&state.auth.keys, token, now).ok_or(AppError::Unauthorized)?;
     let subject = Subject::parse(&claims.sub).ok_or(AppError::Unauthorized)?;
     let consistent = match (subject, claims.role) {
         (Subject::Member(_), Role::Member) => claims.committee.is_some(),

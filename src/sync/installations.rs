@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{AuthUser, Role, Subject};
 use crate::coverage::counters;
-use crate::db::schema::installations as inst;
+use crate::db::schema::{feed_state, installations as inst, members};
 use crate::db::DbConnection;
 use crate::error::{AppError, FieldError};
 use crate::time::now;
@@ -156,15 +156,25 @@ pub fn list_for_subject(conn: &mut DbConnection, subject: &str) -> QueryResult<V
         .load(conn)
 }
 
-/// For sync: the member's live installation with this id, noting that it was seen (coalesced).
-pub fn seen_for_sync(conn: &mut DbConnection, member_id: i64, installation_id: &str) -> Result<(), AppError> {
+/// What a sync request needs to know before any document is touched, in one query: the member's current
+/// committee (through its live installation with this id) and the newest feed position. Notes that the device
+/// was seen, at most once a minute.
+pub struct SyncContext {
+    pub committee: String,
+    pub newest: i64,
+}
+
+pub fn sync_context(conn: &mut DbConnection, member_id: i64, installation_id: &str) -> Result<SyncContext, AppError> {
     let unknown = || AppError::NotFound;
     let id = parse_id(installation_id).ok_or_else(unknown)?;
-    let last_seen: NaiveDateTime = inst::table
-        .find(&id)
+    let newest = feed_state::table.select(feed_state::seq).single_value().assume_not_null();
+    let (committee, last_seen, newest): (String, NaiveDateTime, i64) = inst::table
+        .inner_join(members::table)
+        .filter(inst::installation_id.eq(&id))
         .filter(inst::member_id.eq(member_id))
         .filter(inst::deleted_at.is_null())
-        .select(inst::last_seen_at)
+        .filter(members::status.ne("left"))
+        .select((members::committee_code, inst::last_seen_at, newest))
         .first(conn)
         .optional()?
         .ok_or_else(unknown)?;
@@ -172,7 +182,7 @@ pub fn seen_for_sync(conn: &mut DbConnection, member_id: i64, installation_id: &
     if (at - last_seen).num_seconds() >= SEEN_EVERY_SECONDS {
         diesel::update(inst::table.find(&id)).set(inst::last_seen_at.eq(at)).execute(conn)?;
     }
-    Ok(())
+    Ok(SyncContext { committee, newest })
 }
 
 /// Records that the device has applied everything up to `position` (never moving backwards).

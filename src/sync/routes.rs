@@ -3,18 +3,16 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Compress;
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, Subject};
-use crate::db::schema::members;
 use crate::error::AppError;
 
 use super::changes::{self, PAGE_BYTES};
 use super::cursor::{self, Cursor};
-use super::{feed, installations};
+use super::installations;
 
 pub const INSTALLATION_HEADER: &str = "x-installation-id";
 pub const DEFAULT_LIMIT: usize = 200;
@@ -110,14 +108,8 @@ async fn sync(
     let answer = state
         .db
         .run(move |conn| {
-            let committee: String = members::table
-                .find(member)
-                .filter(members::status.ne("left"))
-                .select(members::committee_code)
-                .first(conn)
-                .optional()?
-                .ok_or(AppError::Unauthorized)?;
-            installations::seen_for_sync(conn, member, &installation)?;
+            let context = installations::sync_context(conn, member, &installation)?;
+            let (committee, newest) = (context.committee, context.newest);
             let after = match &presented {
                 Some(cursor) if cursor.committee != committee => {
                     return Err(cursor_expired("you have moved to another committee"))
@@ -125,7 +117,6 @@ async fn sync(
                 Some(cursor) => Some(cursor.position),
                 None => None,
             };
-            let newest = feed::current_position(conn)?;
             if let Some(position) = after {
                 if position > newest {
                     return Err(cursor_expired("this cursor is from another state of the handbook"));
