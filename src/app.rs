@@ -52,6 +52,7 @@ pub fn build(
         .configure(routes)
         .default_service(web::to(not_found))
         .wrap(ErrorHandlers::new().default_handler(error::ensure_problem_body))
+        .wrap_fn(ops::headers::secure_defaults)
         .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")).add(("Referrer-Policy", "no-referrer")))
         .wrap_fn(ops::request_log::log_request)
 }

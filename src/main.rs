@@ -260,6 +260,9 @@ fn serve(settings: Settings, bind: String, demo: bool) -> anyhow::Result<()> {
             .bind(&bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?
             .shutdown_timeout(30)
+            // A client gets 10 s to send its request head and 30 s of idle keep-alive.
+            .client_request_timeout(std::time::Duration::from_secs(10))
+            .keep_alive(std::time::Duration::from_secs(30))
             .run();
         server.await?;
         tracing::info!("stopped");

@@ -103,3 +103,15 @@ async fn readyz_is_503_when_the_database_is_gone() {
     app.get("/readyz").await.problem(503);
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "readiness must answer quickly");
 }
+
+both_backends! {
+    async fn responses_are_not_cached_unless_a_route_says_so_and_tls_brings_hsts(app: TestApp) {
+        let plain = app.get("/healthz").await;
+        assert_eq!(plain.header("cache-control"), Some("no-store"));
+        assert_eq!(plain.header("strict-transport-security"), None);
+        let jwks = app.get("/.well-known/jwks.json").await;
+        assert_eq!(jwks.header("cache-control"), Some("public, max-age=300"));
+        let behind_tls = app.send(TestRequest::get().uri("/healthz").insert_header(("X-Forwarded-Proto", "https"))).await;
+        assert!(behind_tls.header("strict-transport-security").unwrap().starts_with("max-age="));
+    }
+}
