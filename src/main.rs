@@ -56,6 +56,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Install coverage.
+    Coverage {
+        #[command(subcommand)]
+        command: CoverageCommand,
+    },
     /// Load the demo data set, or write it as CSV files.
     DemoData {
         /// Eligible members in all (exactly; about 5% exempt come on top).
@@ -76,6 +81,12 @@ enum Command {
 enum CommitteesCommand {
     /// Create or rename committees from a CSV file with the columns code,name.
     Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum CoverageCommand {
+    /// Refresh the time-moving counters and store today's coverage per committee (idempotent; for cron).
+    Snapshot,
 }
 
 #[derive(Subcommand)]
@@ -162,6 +173,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open(&settings, 1)?;
             let (created, renamed) = with_connection(&db, |conn| store::import_committees(conn, &bytes))?;
             println!("committees created {created}, renamed {renamed}");
+            Ok(())
+        }
+        Command::Coverage { command: CoverageCommand::Snapshot } => {
+            let db = open(&settings, 1)?;
+            let at = handbook::time::now();
+            let committees = with_connection(&db, |conn| Ok(handbook::coverage::report::snapshot(conn, at)?))?;
+            println!("coverage snapshot of {} stored for {committees} committees", at.date());
             Ok(())
         }
         Command::Admin { command: AdminCommand::Create { login, role, committee } } => {

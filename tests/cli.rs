@@ -294,3 +294,19 @@ fn no_secret_reaches_the_logs() {
     let compact_code = code.replace('-', "");
     assert!(!log.contains(&compact_code));
 }
+
+#[test]
+fn demo_data_then_a_coverage_snapshot_twice() {
+    let cwd = tempfile::tempdir().unwrap();
+    let mut command = handbook(cwd.path());
+    command.args(["demo-data", "--members", "500", "--documents", "10"]);
+    let (output, _) = run_within(command, Duration::from_secs(60));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success() && printed.contains("10 documents published"), "{printed}");
+    for _ in 0..2 {
+        let mut command = handbook(cwd.path());
+        command.args(["coverage", "snapshot"]);
+        let (output, _) = run_within(command, Duration::from_secs(30));
+        assert!(String::from_utf8_lossy(&output.stdout).contains("stored for 48 committees"));
+    }
+}
