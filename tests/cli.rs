@@ -1,24 +1,14 @@
 //! The real binary: its start on no configuration, its one-line errors, and its graceful stop.
 
+mod common;
+
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_handbook");
-
-/// The binary with none of our settings inherited from the environment.
-fn handbook(cwd: &Path) -> Command {
-    let mut command = Command::new(BINARY);
-    command.current_dir(cwd).env_remove("DATABASE_URL");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("HANDBOOK_") {
-            command.env_remove(key);
-        }
-    }
-    command
-}
+use common::process::{body_of, free_port, handbook, http_request, post_json, stop};
 
 fn run_within(mut command: Command, limit: Duration) -> (Output, Duration) {
     let started = Instant::now();
@@ -28,10 +18,6 @@ fn run_within(mut command: Command, limit: Duration) -> (Output, Duration) {
         std::thread::sleep(Duration::from_millis(20));
     }
     (child.wait_with_output().unwrap(), started.elapsed())
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn http_get(port: u16, path: &str) -> Option<String> {
@@ -55,19 +41,6 @@ fn wait_for_http(child: &mut Child, port: u16, path: &str) -> String {
     }
 }
 
-fn http_request(port: u16, request: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    Some(answer)
-}
-
-fn body_of(answer: &str) -> serde_json::Value {
-    serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap_or_default()).unwrap_or_default()
-}
-
 /// Starts `serve` in `cwd`; returns the child, its port, and what it printed to standard output.
 fn start_server(cwd: &Path) -> (Child, u16, std::sync::mpsc::Receiver<String>) {
     let port = free_port();
@@ -86,21 +59,6 @@ fn start_server(cwd: &Path) -> (Child, u16, std::sync::mpsc::Receiver<String>) {
     });
     wait_for_http(&mut child, port, "/healthz");
     (child, port, receive)
-}
-
-fn stop(mut child: Child) -> std::process::ExitStatus {
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if started.elapsed() > Duration::from_secs(10) {
-            child.kill().unwrap();
-            panic!("no graceful stop within 10 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -200,18 +158,6 @@ fn help_lists_the_commands_and_settings() {
     for word in ["serve", "migrate", "DATABASE_URL", "HANDBOOK_DATA_DIR", "HANDBOOK_LOG"] {
         assert!(help.contains(word), "--help does not mention {word}:\n{help}");
     }
-}
-
-fn post_json(port: u16, path: &str, body: &str, token: Option<&str>) -> String {
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    http_request(
-        port,
-        &format!(
-            "POST {path} HTTP/1.0\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
-            body.len()
-        ),
-    )
-    .unwrap()
 }
 
 fn sha256_hex(text: &str) -> String {

@@ -6,6 +6,8 @@
 //! tests fail and say how to start or point at one: they never skip.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::sync::OnceLock;
 
 use actix_service::{boxed, Service, ServiceExt};
