@@ -7,13 +7,16 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One rejected field of a request body (or, for CSV imports, of a line).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
+    /// The line of the CSV file (the header is line 1); only for imports.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1)]
     pub line: Option<u64>,
     pub field: String,
     pub message: String,
@@ -91,14 +94,23 @@ impl AppError {
     }
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// RFC 9457 problem details: the body of every error answer (`Content-Type: application/problem+json`).
+#[derive(Serialize, ToSchema)]
+pub struct Problem<'a> {
+    /// `/problems/<kind>`, e.g. `/problems/validation` or `/problems/cursor-expired`.
     #[serde(rename = "type")]
+    #[schema(example = "/problems/validation")]
     kind: String,
+    /// The HTTP status's reason phrase.
+    #[schema(example = "Unprocessable Entity")]
     title: &'a str,
+    #[schema(minimum = 400, maximum = 599, example = 422)]
     status: u16,
+    /// What went wrong, for a person; never the cause of a 500.
     detail: String,
+    /// Every rejected field (422 only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Vec<FieldError>)]
     errors: Option<&'a [FieldError]>,
 }
 
@@ -215,11 +227,13 @@ pub fn path_error(error: actix_web::error::PathError, _req: &actix_web::HttpRequ
 /// Last line of defence: any error response that is not yet problem+json (actix's own 404, 405,
 /// 413 and the like, which are plain text or empty) is rewritten as one.
 pub fn ensure_problem_body<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if is_problem {
+    // Problems are already what they should be; HTML pages (the dashboard's sign-in form with 401/429, its 404
+    // and 403 pages) are answers meant for a person in a browser.
+    let keep = res.headers().get(header::CONTENT_TYPE).is_some_and(|value| {
+        let value = value.as_bytes();
+        value.starts_with(PROBLEM_JSON.as_bytes()) || value.starts_with(b"text/html")
+    });
+    if keep {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

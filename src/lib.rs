@@ -8,6 +8,7 @@ pub mod content;
 pub mod coverage;
 pub mod db;
 pub mod error;
+pub mod openapi;
 pub mod ops;
 pub mod org;
 pub mod paging;

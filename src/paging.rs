@@ -32,9 +32,11 @@ pub fn decode_after(after: Option<&str>) -> Result<Option<String>, AppError> {
         .ok_or_else(|| AppError::validation("after", "is not a cursor this service issued"))
 }
 
-#[derive(Debug, Serialize)]
+/// One page of a list: `next` is the `?after=` of the next page, null on the last one.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    #[schema(required = true)]
     pub next: Option<String>,
 }
 

@@ -196,6 +196,23 @@ fn matrix() -> Vec<Row> {
         ("/api/v1/coverage/history", Method::GET, "/api/v1/coverage/history", "", STAFF_200),
         ("/api/v1/coverage/{code}", Method::GET, "/api/v1/coverage/HK", "", STAFF_OF_A),
         ("/api/v1/coverage/{code}/not-installed", Method::GET, "/api/v1/coverage/HK/not-installed", "", STAFF_OF_A),
+        // The dashboard authenticates by its session cookie, never by a bearer token: every caller here sends
+        // only `Authorization: Bearer`, so each is treated as signed out and sent to the sign-in page.
+        ("/dashboard", Method::GET, "/dashboard", "", [303; 9]),
+        ("/dashboard/committees/{code}", Method::GET, "/dashboard/committees/HK", "", [303; 9]),
+        ("/dashboard/coverage.csv", Method::GET, "/dashboard/coverage.csv", "", [303; 9]),
+        (
+            "/dashboard/committees/{code}/not-installed.csv",
+            Method::GET,
+            "/dashboard/committees/HK/not-installed.csv",
+            "",
+            [303; 9],
+        ),
+        ("/dashboard/login", Method::GET, "/dashboard/login", "", PUBLIC_200),
+        // No login and password in the form: the form again, 400, for everyone alike (and nothing throttled).
+        ("/dashboard/login", Method::POST, "/dashboard/login", "", [400; 9]),
+        // Signing out needs no session: it clears the cookies (there are none) and goes to the sign-in page.
+        ("/dashboard/logout", Method::POST, "/dashboard/logout", "", [303; 9]),
         // Anyone may call these; bad credentials are 401 for all alike.
         ("/api/v1/auth/login", Method::POST, "/api/v1/auth/login", "LOGIN", [401; 9]),
         ("/api/v1/auth/activate", Method::POST, "/api/v1/auth/activate", "ACTIVATE", [401; 9]),

@@ -49,18 +49,21 @@ pub fn record_as(
     Ok(())
 }
 
-#[derive(Debug, Serialize, Queryable)]
+#[derive(Debug, Serialize, Queryable, utoipa::ToSchema)]
 pub struct Entry {
     #[serde(skip)]
     pub id: i64,
     #[serde(serialize_with = "crate::time::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: chrono::NaiveDateTime,
     pub actor: String,
     pub actor_role: String,
     pub committee_code: Option<String>,
     pub action: String,
     pub target: String,
+    /// A small JSON object about the action (null if unreadable).
     #[serde(serialize_with = "serialize_json_text")]
+    #[schema(value_type = Value)]
     pub detail: String,
 }
 

@@ -13,11 +13,16 @@ use super::store::{self, Account};
 use super::user::{AuthUser, Subject};
 use super::{activation, now, password, throttle, tokens};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Tokens {
+    /// A JWT (EdDSA) for `Authorization: Bearer`.
     pub access_token: String,
+    #[schema(example = "Bearer")]
     pub token_type: &'static str,
+    /// Seconds the access token is valid.
+    #[schema(example = 900)]
     pub expires_in: i64,
+    /// Single use: `POST /api/v1/auth/refresh` spends it for new tokens.
     pub refresh_token: String,
 }
 

@@ -29,12 +29,18 @@ use crate::error::{payload_error, AppError};
 use crate::time::now;
 
 /// What a document carries of each attachment.
-#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = attachments)]
 pub struct AttachmentMeta {
+    /// Lower-case hex SHA-256 of the bytes: the address of `GET /api/v1/attachments/{sha256}`.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub sha256: String,
+    /// Bytes.
+    #[schema(minimum = 1)]
     pub size: i64,
+    #[schema(example = "application/pdf")]
     pub content_type: String,
+    /// The file name shown on download.
     pub name: String,
 }
 

@@ -27,14 +27,16 @@ pub const MAX_TITLE_CHARS: usize = 500;
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const MAX_ATTACHMENTS: usize = 50;
 
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+/// Either `{"all": true}` or `{"committees": ["HK", …]}` (an officer: its own committee only).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AudienceInput {
     pub all: Option<bool>,
     pub committees: Option<Vec<String>>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+/// An uploaded attachment, and the name to show for it (default: its upload name).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttachmentRef {
     pub sha256: String,
@@ -43,13 +45,18 @@ pub struct AttachmentRef {
 }
 
 /// A new draft.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DraftInput {
+    /// 1 to 500 characters.
     pub title: String,
+    /// One of `van_kien`, `nghi_quyet`, `chi_thi`, `quy_dinh`, `huong_dan`, `thong_bao`, `tin_tuc`, `tai_lieu`.
+    #[schema(example = "thong_bao")]
     pub kind: String,
+    /// At most 200 characters.
     #[serde(default)]
     pub section: String,
+    /// Markdown, at most 1 MiB.
     pub body: String,
     pub audience: AudienceInput,
     pub publish_at: Option<DateTime<Utc>>,
@@ -59,7 +66,7 @@ pub struct DraftInput {
 }
 
 /// A partial update: absent fields stay; `publish_at`/`expires_at` set to null are cleared.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DraftPatch {
     pub title: Option<String>,
@@ -421,10 +428,12 @@ fn write_draft(conn: &mut DbConnection, id: &str, draft: &Draft) -> QueryResult<
     Ok(())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Published {
     pub id: String,
     pub revision: i32,
+    /// `published`, `scheduled` (its `publish_at` is ahead) or `expired` (its `expires_at` has passed).
+    #[schema(example = "published")]
     pub status: &'static str,
 }
 
@@ -613,12 +622,14 @@ pub fn restore(conn: &mut DbConnection, user: &AuthUser, id: &str, revision: i32
     })
 }
 
-#[derive(Debug, Serialize, Queryable)]
+#[derive(Debug, Serialize, Queryable, utoipa::ToSchema)]
 pub struct RevisionSummary {
     pub revision: i32,
     pub title: String,
     #[serde(serialize_with = "crate::time::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     pub published_at: NaiveDateTime,
+    /// The publisher's staff login.
     pub published_by: String,
 }
 

@@ -11,7 +11,7 @@ use crate::db::DbConnection;
 use crate::text;
 
 /// A document as a device stores it: the same shape in `GET /documents/{id}` and in the sync feed.
-#[derive(Clone, Debug, Serialize, Queryable, Selectable)]
+#[derive(Clone, Debug, Serialize, Queryable, Selectable, utoipa::ToSchema)]
 #[diesel(table_name = d)]
 pub struct LiveDocument {
     pub id: String,
@@ -23,16 +23,20 @@ pub struct LiveDocument {
     pub section: String,
     #[diesel(select_expression = d::live_title.assume_not_null())]
     pub title: String,
+    /// Markdown.
     #[diesel(select_expression = d::live_body.assume_not_null())]
     pub body: String,
     #[diesel(select_expression = d::live_published_at.assume_not_null())]
     #[serde(serialize_with = "crate::time::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     pub published_at: NaiveDateTime,
     #[diesel(select_expression = d::live_expires_at)]
     #[serde(serialize_with = "crate::time::serialize_option")]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     pub expires_at: Option<NaiveDateTime>,
     #[diesel(select_expression = d::live_attachments.assume_not_null())]
     #[serde(serialize_with = "attachments_from_text")]
+    #[schema(value_type = Vec<super::attachments::AttachmentMeta>)]
     pub attachments: String,
 }
 

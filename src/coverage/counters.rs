@@ -158,6 +158,18 @@ pub fn full_count(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Ve
     diesel::sql_query(sql).bind::<Timestamp, _>(now - Duration::days(30)).load(conn)
 }
 
+#[derive(Insertable)]
+#[diesel(table_name = cc)]
+struct NewCounts {
+    committee_code: String,
+    unit: String,
+    cell: String,
+    eligible: i64,
+    activated: i64,
+    installed: i64,
+    active_30d: i64,
+}
+
 /// Replaces the counters of `committees` with a full count. Call inside a write transaction.
 pub fn recount(conn: &mut DbConnection, committees: &[String], now: NaiveDateTime) -> QueryResult<()> {
     if committees.is_empty() {
@@ -183,18 +195,24 @@ pub fn recount(conn: &mut DbConnection, committees: &[String], now: NaiveDateTim
             }
         }
     }
-    for ((committee, unit, cell), [eligible, activated, installed, active_30d]) in rows {
-        diesel::insert_into(cc::table)
-            .values((
-                cc::committee_code.eq(committee),
-                cc::unit.eq(unit),
-                cc::cell.eq(cell),
-                cc::eligible.eq(eligible),
-                cc::activated.eq(activated),
-                cc::installed.eq(installed),
-                cc::active_30d.eq(active_30d),
-            ))
-            .execute(conn)?;
+    let records: Vec<NewCounts> = rows
+        .into_iter()
+        .map(|((committee_code, unit, cell), [eligible, activated, installed, active_30d])| NewCounts {
+            committee_code,
+            unit,
+            cell,
+            eligible,
+            activated,
+            installed,
+            active_30d,
+        })
+        .collect();
+    // Thousands of cells: batched inserts, one statement per backend (the connection enum cannot batch).
+    for batch in records.chunks(500) {
+        match conn {
+            DbConnection::Postgresql(pg) => diesel::insert_into(cc::table).values(batch).execute(pg)?,
+            DbConnection::Sqlite(sqlite) => diesel::insert_into(cc::table).values(batch).execute(sqlite)?,
+        };
     }
     refresh_up_to_date(conn, Some(committees))
 }

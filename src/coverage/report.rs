@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use crate::db::schema::{committees, coverage_counts as cc, coverage_history as ch, installations as inst, members};
 use crate::db::DbConnection;
+use crate::error::AppError;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Counts {
     pub eligible: i64,
     pub activated: i64,
@@ -18,6 +19,8 @@ pub struct Counts {
     pub active_30d: i64,
     /// Devices of eligible members holding the newest handbook (acknowledged the latest feed position).
     pub up_to_date: i64,
+    /// installed / eligible, rounded to 4 decimals (0 when eligible is 0).
+    #[schema(minimum = 0, maximum = 1)]
     pub coverage: f64,
 }
 
@@ -45,7 +48,7 @@ impl Counts {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct CommitteeCoverage {
     pub code: String,
     pub name: String,
@@ -53,22 +56,24 @@ pub struct CommitteeCoverage {
     pub counts: Counts,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct CityReport {
+    /// Members the city aims to have install the app (`HANDBOOK_TARGET_MEMBERS`).
     pub target: u64,
+    #[schema(format = DateTime)]
     pub as_of: String,
     pub totals: Counts,
     pub committees: Vec<CommitteeCoverage>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct CellCoverage {
     pub cell: String,
     #[serde(flatten)]
     pub counts: Counts,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct UnitCoverage {
     pub unit: String,
     #[serde(flatten)]
@@ -76,7 +81,7 @@ pub struct UnitCoverage {
     pub cells: Vec<CellCoverage>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct CommitteeReport {
     pub committee: CommitteeCoverage,
     pub units: Vec<UnitCoverage>,
@@ -167,7 +172,7 @@ pub fn committee(conn: &mut DbConnection, code: &str) -> QueryResult<Option<Comm
     Ok(Some(CommitteeReport { committee, units }))
 }
 
-#[derive(Debug, Serialize, Queryable)]
+#[derive(Debug, Serialize, Queryable, utoipa::ToSchema)]
 pub struct NotInstalled {
     pub card_number: String,
     pub full_name: String,
@@ -201,7 +206,7 @@ pub fn not_installed(conn: &mut DbConnection, code: &str, limit: i64, offset: i6
         .collect())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryPoint {
     pub date: NaiveDate,
     #[serde(flatten)]
@@ -258,4 +263,37 @@ pub fn snapshot(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usiz
         }
         Ok(rows.len())
     })
+}
+
+/// The rows of `/api/v1/coverage.csv`. Kept in step with `routes::city_csv` by a test.
+pub fn city_csv_bytes(report: &CityReport) -> Result<Vec<u8>, AppError> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let header = ["code", "name", "eligible", "activated", "installed", "active_30d", "up_to_date", "coverage"];
+    out.write_record(header).map_err(anyhow::Error::from)?;
+    for c in &report.committees {
+        let n = c.counts;
+        out.write_record([
+            c.code.clone(),
+            c.name.clone(),
+            n.eligible.to_string(),
+            n.activated.to_string(),
+            n.installed.to_string(),
+            n.active_30d.to_string(),
+            n.up_to_date.to_string(),
+            format!("{:.4}", n.coverage),
+        ])
+        .map_err(anyhow::Error::from)?;
+    }
+    Ok(out.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+}
+
+/// The rows of `/api/v1/coverage/{code}/not-installed?format=csv`.
+pub fn not_installed_csv_bytes(rows: &[NotInstalled]) -> Result<Vec<u8>, AppError> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(["card_number", "full_name", "unit", "cell", "activated"]).map_err(anyhow::Error::from)?;
+    for m in rows {
+        let activated = if m.activated { "yes" } else { "no" };
+        out.write_record([&m.card_number, &m.full_name, &m.unit, &m.cell, activated]).map_err(anyhow::Error::from)?;
+    }
+    Ok(out.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
 }

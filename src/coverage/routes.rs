@@ -34,8 +34,7 @@ async fn city(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(report))
 }
 
-fn csv_response(file_name: &str, rows: csv::Writer<Vec<u8>>) -> Result<HttpResponse, AppError> {
-    let bytes = rows.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+fn csv_response(file_name: &str, bytes: Vec<u8>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file_name}\"")))
@@ -46,24 +45,7 @@ fn csv_response(file_name: &str, rows: csv::Writer<Vec<u8>>) -> Result<HttpRespo
 /// Admin, officer: the rows of `/coverage` as CSV.
 async fn city_csv(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
     let report = city_report(&state, user).await?;
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let header = ["code", "name", "eligible", "activated", "installed", "active_30d", "up_to_date", "coverage"];
-    out.write_record(header).map_err(anyhow::Error::from)?;
-    for c in &report.committees {
-        let n = c.counts;
-        out.write_record([
-            c.code.clone(),
-            c.name.clone(),
-            n.eligible.to_string(),
-            n.activated.to_string(),
-            n.installed.to_string(),
-            n.active_30d.to_string(),
-            n.up_to_date.to_string(),
-            format!("{:.4}", n.coverage),
-        ])
-        .map_err(anyhow::Error::from)?;
-    }
-    csv_response("coverage.csv", out)
+    csv_response("coverage.csv", report::city_csv_bytes(&report)?)
 }
 
 /// Admin, or that committee's officer (others: 404).
@@ -134,14 +116,7 @@ async fn not_installed(
         })
         .await?;
     if as_csv {
-        let mut out = csv::Writer::from_writer(Vec::new());
-        out.write_record(["card_number", "full_name", "unit", "cell", "activated"]).map_err(anyhow::Error::from)?;
-        for m in &rows {
-            let activated = if m.activated { "yes" } else { "no" };
-            out.write_record([&m.card_number, &m.full_name, &m.unit, &m.cell, activated])
-                .map_err(anyhow::Error::from)?;
-        }
-        return csv_response(&format!("chua-cai-dat-{code}.csv"), out);
+        return csv_response(&format!("chua-cai-dat-{code}.csv"), report::not_installed_csv_bytes(&rows)?);
     }
     let mut rows = rows;
     let more = rows.len() as i64 > limit;

@@ -411,9 +411,9 @@ fn insert_members(conn: &mut DbConnection, rows: &[&MemberRow], at: NaiveDateTim
             }
         }
         DbConnection::Sqlite(sqlite) => {
-            for chunk in rows.chunks(2_000) {
-                let records: Vec<NewMember> = chunk.iter().map(|r| NewMember::from_row(r, at)).collect();
-                diesel::insert_into(members::table).values(&records).execute(sqlite)?;
+            // One cached prepared statement, row after row: cheaper in SQLite than building huge multi-row INSERTs.
+            for row in rows {
+                diesel::insert_into(members::table).values(NewMember::from_row(row, at)).execute(sqlite)?;
             }
         }
     }

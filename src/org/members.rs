@@ -30,20 +30,24 @@ pub struct Member {
 }
 
 /// A member as staff see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MemberView {
     pub card_number: String,
     pub full_name: String,
     pub committee_code: String,
     pub unit: String,
     pub cell: String,
+    /// `eligible`, `exempt` or `left`.
     pub status: String,
+    /// Has signed in at least once.
     pub activated: bool,
     /// Has at least one registered, not deleted installation.
     pub installed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub birth_date: Option<NaiveDate>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub phone: Option<String>,
 }
 

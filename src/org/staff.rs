@@ -15,10 +15,12 @@ pub struct NewStaff {
     pub committee_code: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StaffAccount {
     pub login: String,
     pub role: Role,
+    /// An officer's committee; null for admins.
+    #[schema(required = true)]
     pub committee_code: Option<String>,
 }
 
@@ -61,13 +63,11 @@ pub fn create(conn: &mut DbConnection, new: &NewStaff, password_hash: &str) -> R
     })
 }
 
-pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
-    staff::table.count().get_result(conn)
-}
-
 /// On an empty database, the first admin account, `admin`, with a random password returned to be shown once.
 pub fn ensure_first_admin(conn: &mut DbConnection) -> Result<Option<String>, AppError> {
-    if count(conn)? > 0 {
+    // Disabled accounts (the demo handbook's publisher) cannot sign in: they do not count.
+    let usable: i64 = staff::table.filter(staff::disabled.eq(false)).count().get_result(conn)?;
+    if usable > 0 {
         return Ok(None);
     }
     let password = crate::auth::secrets::random_token()[..20].to_owned();

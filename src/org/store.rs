@@ -9,7 +9,7 @@ use crate::error::{AppError, FieldError};
 use crate::text;
 use crate::time::now;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Committee {
     pub code: String,
     pub name: String,

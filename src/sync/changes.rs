@@ -21,7 +21,8 @@ use super::feed;
 pub const PAGE_BYTES: usize = 1024 * 1024;
 const BATCH: i64 = 500;
 
-#[derive(Debug, Serialize)]
+/// One change for the device: store (or replace) a document, or delete one.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum Change {
     Upsert { document: LiveDocument },

@@ -15,29 +15,43 @@ pub const PLATFORMS: [&str; 3] = ["android", "ios", "web"];
 /// `last_seen_at` is written at most this often per installation, so that syncing is not a write per request.
 pub const SEEN_EVERY_SECONDS: i64 = 60;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
+    /// A UUID the app generated once for this device.
+    #[schema(format = "uuid")]
     pub installation_id: String,
+    /// `android`, `ios` or `web`.
+    #[schema(example = "android")]
     pub platform: String,
+    /// At most 50 characters.
     pub app_version: String,
+    /// At most 50 characters.
     pub os_version: Option<String>,
+    /// At most 100 characters.
     pub device_model: Option<String>,
 }
 
-#[derive(Debug, Serialize, Queryable, Selectable)]
+#[derive(Debug, Serialize, Queryable, Selectable, utoipa::ToSchema)]
 #[diesel(table_name = inst)]
 pub struct InstallationView {
+    #[schema(format = "uuid")]
     pub installation_id: String,
     pub platform: String,
     pub app_version: String,
+    #[schema(required = true)]
     pub os_version: Option<String>,
+    #[schema(required = true)]
     pub device_model: Option<String>,
     #[serde(serialize_with = "crate::time::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     pub first_seen_at: NaiveDateTime,
     #[serde(serialize_with = "crate::time::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     pub last_seen_at: NaiveDateTime,
+    /// The feed position this device last acknowledged.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub acked_seq: Option<i64>,
 }
 

@@ -25,4 +25,3 @@ CREATE TABLE coverage_history (
 
 INSERT INTO coverage_counts (committee_code, unit, cell) SELECT code, '', '' FROM committees;
 ALTER TABLE committees DROP COLUMN eligible_count;
-CREATE INDEX members_by_cell ON members (committee_code, unit, cell, status);

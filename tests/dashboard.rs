@@ -1,0 +1,717 @@
+//! The officers' dashboard: sign-in form, cookie session, scoping, escaping, sign-out, CSV downloads (on both
+//! backends, in process), and a browser test that drives headless Chromium against the real binary.
+
+#[macro_use]
+mod common;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header;
+use actix_web::test::TestRequest;
+use common::{Answer, TestApp, MEMBERS_CSV, STAFF_PASSWORD};
+use serde_json::json;
+
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
+
+fn login_form(login: &str, password: &str) -> TestRequest {
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("login", login)
+        .append_pair("password", password)
+        .finish();
+    TestRequest::post()
+        .uri("/dashboard/login")
+        .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+        .set_payload(body)
+}
+
+fn with_cookie(path: &str, cookie: String) -> TestRequest {
+    TestRequest::get().uri(path).insert_header((header::COOKIE, cookie))
+}
+
+fn set_cookies(answer: &Answer) -> Vec<Cookie<'static>> {
+    answer
+        .headers
+        .get_all(header::SET_COOKIE)
+        .map(|value| Cookie::parse(value.to_str().unwrap().to_owned()).expect("a valid Set-Cookie"))
+        .collect()
+}
+
+/// The session cookies a sign-in set, as a `Cookie` request header.
+struct Browser {
+    access: String,
+    refresh: String,
+}
+
+impl Browser {
+    fn header(&self) -> String {
+        format!("hb_access={}; hb_refresh={}", self.access, self.refresh)
+    }
+
+    fn get(&self, path: &str) -> TestRequest {
+        TestRequest::get().uri(path).insert_header((header::COOKIE, self.header()))
+    }
+}
+
+async fn sign_in(app: &TestApp, login: &str, password: &str) -> Browser {
+    let answer = app.send(login_form(login, password)).await;
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    assert_eq!(answer.header("location"), Some("/dashboard"));
+    let cookies = set_cookies(&answer);
+    let value = |name: &str| {
+        cookies.iter().find(|c| c.name() == name).unwrap_or_else(|| panic!("no {name} cookie")).value().to_owned()
+    };
+    Browser { access: value("hb_access"), refresh: value("hb_refresh") }
+}
+
+/// HK and BD with the four members, and the city admin; returns the admin's bearer token.
+async fn setup(app: &TestApp) -> String {
+    app.seed_committees(&["HK", "BD"]).await;
+    let admin = app.staff_token("city.admin", "admin", None).await;
+    app.import(&admin, MEMBERS_CSV).await;
+    admin
+}
+
+fn assert_html_page(answer: &Answer, status: u16) -> String {
+    let body = String::from_utf8_lossy(&answer.body).into_owned();
+    assert_eq!(answer.status.as_u16(), status, "{body}");
+    assert_eq!(answer.header("content-type"), Some("text/html; charset=utf-8"), "{body}");
+    assert_eq!(answer.header("content-security-policy"), Some(CSP));
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
+    // With the service-wide `no-referrer`, browsers would post the pages' forms with `Origin: null`.
+    assert_eq!(answer.header("referrer-policy"), Some("same-origin"));
+    assert!(body.starts_with("<!DOCTYPE html><html lang=\"vi\">"), "{body}");
+    assert!(body.contains(r#"<meta name="viewport" content="width=device-width, initial-scale=1">"#));
+    body
+}
+
+fn position(body: &str, needle: &str) -> usize {
+    body.find(needle).unwrap_or_else(|| panic!("{needle} is not on the page"))
+}
+
+async fn refresh_works(app: &TestApp, refresh_token: &str) -> bool {
+    let answer = app.post_json("/api/v1/auth/refresh", &json!({"refresh_token": refresh_token})).await;
+    answer.status == 200
+}
+
+both_backends! {
+    async fn without_a_session_every_page_sends_the_browser_to_sign_in(app: TestApp) {
+        let admin = setup(&app).await;
+        for path in ["/dashboard", "/dashboard/committees/HK", "/dashboard/coverage.csv",
+            "/dashboard/committees/HK/not-installed.csv", "/dashboard?sort=coverage&dir=desc"]
+        {
+            let answer = app.get(path).await;
+            assert_eq!(answer.status, 303, "{path}");
+            assert_eq!(answer.header("location"), Some("/dashboard/login"), "{path}");
+            assert!(set_cookies(&answer).is_empty(), "{path}");
+            // A bearer token is the API's way in, not the dashboard's.
+            let answer = app.get_as(&admin, path).await;
+            assert_eq!(answer.status, 303, "{path} with a bearer token");
+        }
+        // Stale cookies are cleared on the way to the sign-in page.
+        let answer = app.send(with_cookie("/dashboard", "hb_access=forged; hb_refresh=spent".into())).await;
+        assert_eq!(answer.status, 303);
+        let cleared = set_cookies(&answer);
+        assert_eq!(cleared.len(), 2);
+        let zero = Some(actix_web::cookie::time::Duration::ZERO);
+        assert!(cleared.iter().all(|c| c.value().is_empty() && c.max_age() == zero));
+
+        let form = app.get("/dashboard/login").await;
+        let body = assert_html_page(&form, 200);
+        for label in ["Đăng nhập", "Tên đăng nhập", "Mật khẩu", r#"name="login""#, r#"name="password""#,
+            r#"method="post" action="/dashboard/login""#]
+        {
+            assert!(body.contains(label), "{label} missing from the form");
+        }
+    }
+
+    async fn a_wrong_password_shows_the_form_again_then_the_throttle(app: TestApp) {
+        setup(&app).await;
+        let answer = app.send(login_form("city.admin", "not the password")).await;
+        let body = assert_html_page(&answer, 401);
+        assert!(body.contains("Tên đăng nhập hoặc mật khẩu không đúng."), "{body}");
+        assert!(body.contains(r#"value="city.admin""#), "the login is kept in the form");
+        assert!(set_cookies(&answer).is_empty());
+
+        let empty = app.send(login_form("", "")).await;
+        assert!(assert_html_page(&empty, 400).contains("Vui lòng nhập tên đăng nhập và mật khẩu."));
+
+        // Throttled like the API: after a few failures the form says how long to wait.
+        let mut throttled = None;
+        for _ in 0..15 {
+            let answer = app.send(login_form("city.admin", "not the password")).await;
+            if answer.status == 429 {
+                throttled = Some(answer);
+                break;
+            }
+            assert_eq!(answer.status, 401);
+        }
+        let throttled = throttled.expect("the sign-in form is throttled");
+        let seconds: u64 = throttled.header("retry-after").expect("Retry-After").parse().unwrap();
+        let body = assert_html_page(&throttled, 429);
+        assert!(body.contains(&format!("Vui lòng thử lại sau {seconds} giây.")), "{body}");
+        // Even the right password waits.
+        assert_eq!(app.send(login_form("city.admin", STAFF_PASSWORD)).await.status, 429);
+    }
+
+    async fn the_admin_signs_in_and_sees_every_committee_sorted_and_drilled_down(app: TestApp) {
+        setup(&app).await;
+        let answer = app.send(login_form("city.admin", STAFF_PASSWORD)).await;
+        assert_eq!(answer.status, 303, "{}", answer.text());
+        let cookies = set_cookies(&answer);
+        assert_eq!(cookies.iter().map(|c| c.name()).collect::<Vec<_>>(), ["hb_access", "hb_refresh"]);
+        for cookie in &cookies {
+            assert_eq!(cookie.http_only(), Some(true), "{cookie}");
+            assert_eq!(cookie.same_site(), Some(SameSite::Strict), "{cookie}");
+            assert_eq!(cookie.path(), Some("/dashboard"), "{cookie}");
+            assert_eq!(cookie.secure(), None, "not Secure over plain http: {cookie}");
+        }
+        let raw: Vec<&str> = answer.headers.get_all(header::SET_COOKIE).map(|v| v.to_str().unwrap()).collect();
+        assert!(raw.iter().all(|c| c.contains("HttpOnly") && c.contains("SameSite=Strict")), "{raw:?}");
+        let browser = sign_in(&app, "city.admin", STAFF_PASSWORD).await;
+
+        let page = app.send(browser.get("/dashboard")).await;
+        let body = assert_html_page(&page, 200);
+        assert!(set_cookies(&page).is_empty(), "a valid access cookie needs no renewal");
+        for needle in ["Toàn thành phố", "418.000", "Đảng bộ HK", "Đảng bộ BD", r#"href="/dashboard/committees/HK""#,
+            r#"href="/dashboard/committees/BD""#, r#"href="/dashboard/coverage.csv""#,
+            r#"href="/dashboard/committees/HK/not-installed.csv""#, "/api/v1/coverage.csv", "Đăng xuất",
+            r#"action="/dashboard/logout""#, "Chưa đủ dữ liệu để vẽ xu hướng"]
+        {
+            assert!(body.contains(needle), "{needle} missing from the dashboard");
+        }
+        // Sorting by links, on the server.
+        let by_name_desc = assert_html_page(&app.send(browser.get("/dashboard?sort=name&dir=desc")).await, 200);
+        assert!(position(&by_name_desc, ">Đảng bộ HK<") < position(&by_name_desc, ">Đảng bộ BD<"));
+        let by_name = assert_html_page(&app.send(browser.get("/dashboard?sort=name")).await, 200);
+        assert!(position(&by_name, ">Đảng bộ BD<") < position(&by_name, ">Đảng bộ HK<"));
+        // HK has 2 eligible members, BD 1.
+        let by_eligible = assert_html_page(&app.send(browser.get("/dashboard?sort=eligible&dir=desc")).await, 200);
+        assert!(position(&by_eligible, ">Đảng bộ HK<") < position(&by_eligible, ">Đảng bộ BD<"));
+        assert!(by_eligible.contains(r#"href="/dashboard?sort=eligible&amp;dir=asc""#), "the column toggles");
+        let by_eligible = assert_html_page(&app.send(browser.get("/dashboard?sort=eligible&dir=asc")).await, 200);
+        assert!(position(&by_eligible, ">Đảng bộ BD<") < position(&by_eligible, ">Đảng bộ HK<"));
+        for query in ["sort=coverage&dir=desc", "sort=installed", "sort=bogus&dir=sideways"] {
+            assert_html_page(&app.send(browser.get(&format!("/dashboard?{query}"))).await, 200);
+        }
+
+        let drill = assert_html_page(&app.send(browser.get("/dashboard/committees/HK")).await, 200);
+        for needle in ["Đảng bộ HK", "Phường Hàng Bạc", "Chi bộ 1", "Chi bộ 2", "Đơn vị / Chi bộ"] {
+            assert!(drill.contains(needle), "{needle} missing from the drill-down");
+        }
+        let unknown = assert_html_page(&app.send(browser.get("/dashboard/committees/XX")).await, 404);
+        assert!(unknown.contains("Không tìm thấy"), "{unknown}");
+
+        // Over TLS (as a proxy reports it) the cookies are Secure.
+        let tls = login_form("city.admin", STAFF_PASSWORD).insert_header(("x-forwarded-proto", "https"));
+        let tls = app.send(tls).await;
+        assert_eq!(tls.status, 303);
+        assert!(set_cookies(&tls).iter().all(|c| c.secure() == Some(true)));
+    }
+
+    async fn the_trend_is_an_svg_line_once_there_are_two_days(app: TestApp) {
+        setup(&app).await;
+        let now = handbook::time::now();
+        app.db()
+            .run(move |conn| {
+                handbook::coverage::report::snapshot(conn, now - chrono::Duration::days(3))?;
+                handbook::coverage::report::snapshot(conn, now)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let browser = sign_in(&app, "city.admin", STAFF_PASSWORD).await;
+        let body = assert_html_page(&app.send(browser.get("/dashboard")).await, 200);
+        assert!(body.contains("<svg") && body.contains("<polyline"), "{body}");
+        assert!(!body.contains("Chưa đủ dữ liệu để vẽ xu hướng"));
+        let drill = assert_html_page(&app.send(browser.get("/dashboard/committees/BD")).await, 200);
+        assert!(drill.contains("<polyline"));
+    }
+
+    async fn an_officer_sees_only_its_own_committee(app: TestApp) {
+        setup(&app).await;
+        app.staff_token("officer.hk", "officer", Some("HK")).await;
+        let browser = sign_in(&app, "officer.hk", STAFF_PASSWORD).await;
+        let body = assert_html_page(&app.send(browser.get("/dashboard")).await, 200);
+        assert!(body.contains("Đảng bộ HK") && body.contains(r#"href="/dashboard/committees/HK""#));
+        assert!(!body.contains("Đảng bộ BD") && !body.contains("/dashboard/committees/BD"), "{body}");
+        assert!(!body.contains("Toàn thành phố"));
+
+        assert_html_page(&app.send(browser.get("/dashboard/committees/HK")).await, 200);
+        let other = assert_html_page(&app.send(browser.get("/dashboard/committees/BD")).await, 404);
+        assert!(other.contains("Không tìm thấy") && !other.contains("Phường Kim Mã"), "{other}");
+        let other_csv = app.send(browser.get("/dashboard/committees/BD/not-installed.csv")).await;
+        assert_eq!(other_csv.status, 404);
+        assert!(!String::from_utf8_lossy(&other_csv.body).contains("100000004"));
+
+        let csv = app.send(browser.get("/dashboard/coverage.csv")).await;
+        assert_eq!(csv.status, 200);
+        let text = csv.text();
+        assert!(text.contains("HK,") && !text.contains("BD,"), "{text}");
+    }
+
+    async fn names_are_escaped(app: TestApp) {
+        setup(&app).await;
+        app.db()
+            .run(|conn| {
+                handbook::org::store::insert_committee(conn, "XSS", "<script>alert('x')</script> & \"Co\"")?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let browser = sign_in(&app, "city.admin", STAFF_PASSWORD).await;
+        for path in ["/dashboard", "/dashboard/committees/XSS"] {
+            let body = assert_html_page(&app.send(browser.get(path)).await, 200);
+            assert!(!body.contains("<script>"), "{path}: {body}");
+            assert!(body.contains("&lt;script&gt;alert('x')&lt;/script&gt; &amp; &quot;Co&quot;"), "{path}: {body}");
+        }
+        let answer = app.send(login_form("\"><script>alert(1)</script>", "whatever")).await;
+        let body = assert_html_page(&answer, 401);
+        assert!(!body.contains("<script>") && body.contains("&quot;&gt;&lt;script&gt;"), "{body}");
+    }
+
+    async fn members_get_no_dashboard_session(app: TestApp) {
+        let admin = setup(&app).await;
+        let tokens = app.activate_member(&admin, "100000001", "member password").await;
+        let answer = app.send(login_form("100000001", "member password")).await;
+        let body = assert_html_page(&answer, 403);
+        assert!(body.contains("Trang này dành cho cán bộ quản lý"), "{body}");
+        assert!(set_cookies(&answer).is_empty(), "no session for a member");
+        // A member's own token put in the cookie by hand opens nothing either.
+        let access = tokens["access_token"].as_str().unwrap();
+        let answer = app
+            .send(with_cookie("/dashboard", format!("hb_access={access}")))
+            .await;
+        assert_html_page(&answer, 403);
+    }
+
+    async fn an_expired_access_cookie_is_renewed_with_the_refresh_cookie(app: TestApp) {
+        setup(&app).await;
+        let browser = sign_in(&app, "city.admin", STAFF_PASSWORD).await;
+        let expired = handbook::auth::tokens::issue(
+            &app.state.auth.keys,
+            "staff:1",
+            handbook::auth::Role::Admin,
+            None,
+            None,
+            chrono::Utc::now().timestamp() - 3600,
+        );
+        let stale = Browser { access: expired, refresh: browser.refresh.clone() };
+        let page = app.send(stale.get("/dashboard")).await;
+        assert_html_page(&page, 200);
+        let renewed = set_cookies(&page);
+        let names: Vec<&str> = renewed.iter().map(|c| c.name()).collect();
+        assert_eq!(names, ["hb_access", "hb_refresh"], "both cookies rotate");
+        assert!(renewed.iter().all(|c| c.http_only() == Some(true) && c.same_site() == Some(SameSite::Strict)));
+        let fresh = Browser { access: renewed[0].value().to_owned(), refresh: renewed[1].value().to_owned() };
+        assert_ne!(fresh.refresh, browser.refresh);
+        assert_html_page(&app.send(fresh.get("/dashboard")).await, 200);
+        // No access cookie at all, a working refresh cookie: renewed too.
+        let page = app
+            .send(with_cookie("/dashboard", format!("hb_refresh={}", fresh.refresh)))
+            .await;
+        assert_html_page(&page, 200);
+        assert_eq!(set_cookies(&page).len(), 2);
+    }
+
+    async fn sign_out_checks_the_origin_and_revokes_the_refresh_family(app: TestApp) {
+        setup(&app).await;
+        let browser = sign_in(&app, "city.admin", STAFF_PASSWORD).await;
+        let logout = |origin: Option<(&'static str, &'static str)>| {
+            let mut request = TestRequest::post()
+                .uri("/dashboard/logout")
+                .insert_header((header::HOST, "sotay.test"))
+                .insert_header((header::COOKIE, browser.header()));
+            if let Some(pair) = origin {
+                request = request.insert_header(pair);
+            }
+            request
+        };
+        for foreign in [("origin", "http://evil.test"), ("origin", "null"), ("referer", "http://evil.test/dashboard"),
+            ("origin", "http://sotay.test.evil.test")]
+        {
+            let answer = app.send(logout(Some(foreign))).await;
+            assert_html_page(&answer, 403);
+            assert!(set_cookies(&answer).is_empty(), "{foreign:?}");
+        }
+        assert_html_page(&app.send(browser.get("/dashboard")).await, 200);
+
+        let answer = app.send(logout(Some(("origin", "http://sotay.test")))).await;
+        assert_eq!(answer.status, 303, "{}", answer.text());
+        assert_eq!(answer.header("location"), Some("/dashboard/login"));
+        let cleared = set_cookies(&answer);
+        assert_eq!(cleared.len(), 2);
+        assert!(cleared.iter().all(|c| c.value().is_empty() && c.path() == Some("/dashboard")));
+        assert!(!refresh_works(&app, &browser.refresh).await, "the refresh family is revoked");
+        let again = app.send(with_cookie("/dashboard", format!("hb_refresh={}", browser.refresh))).await;
+        assert_eq!(again.status, 303);
+
+        // Without Origin or Referer (SameSite=Strict keeps cross-site posts cookie-less anyway) it works too.
+        let second = sign_in(&app, "city.admin", STAFF_PASSWORD).await;
+        let answer = app
+            .send(TestRequest::post().uri("/dashboard/logout").insert_header((header::COOKIE, second.header())))
+            .await;
+        assert_eq!(answer.status, 303);
+        assert!(!refresh_works(&app, &second.refresh).await);
+    }
+
+    async fn the_csv_downloads_work_with_the_cookie_and_match_the_api(app: TestApp) {
+        let admin = setup(&app).await;
+        let browser = sign_in(&app, "city.admin", STAFF_PASSWORD).await;
+        let csv = app.send(browser.get("/dashboard/coverage.csv")).await;
+        assert_eq!(csv.status, 200, "{}", csv.text());
+        assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+        assert_eq!(csv.header("content-disposition"), Some("attachment; filename=\"coverage.csv\""));
+        assert_eq!(csv.header("cache-control"), Some("no-store"));
+        let api = app.get_as(&admin, "/api/v1/coverage.csv").await;
+        assert_eq!(csv.text(), api.text());
+        assert!(csv.text().starts_with("code,name,eligible,activated,installed,active_30d,up_to_date,coverage\n"));
+
+        let list = app.send(browser.get("/dashboard/committees/HK/not-installed.csv")).await;
+        assert_eq!(list.status, 200);
+        assert_eq!(list.header("content-disposition"), Some("attachment; filename=\"chua-cai-dat-HK.csv\""));
+        let api = app.get_as(&admin, "/api/v1/coverage/HK/not-installed?format=csv").await;
+        assert_eq!(list.text(), api.text());
+        assert!(list.text().contains("100000001,Nguyễn Văn A,Phường Hàng Bạc,Chi bộ 1,no"), "{}", list.text());
+        assert_eq!(app.send(browser.get("/dashboard/committees/XX/not-installed.csv")).await.status, 404);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The browser test: the real binary on demo data, headless Chromium through ChromeDriver's WebDriver API.
+
+mod browser {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use base64::Engine;
+    use serde_json::{json, Value};
+
+    const BINARY: &str = env!("CARGO_BIN_EXE_handbook");
+    const CHROMIUM: &str = "/usr/bin/chromium";
+    const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+    const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+    /// The binary with none of our settings inherited from the environment.
+    fn handbook(data_dir: &Path) -> Command {
+        let mut command = Command::new(BINARY);
+        command.current_dir(data_dir).env_remove("DATABASE_URL");
+        for (key, _) in std::env::vars() {
+            if key.starts_with("HANDBOOK_") {
+                command.env_remove(key);
+            }
+        }
+        command.arg("--data-dir").arg(data_dir);
+        command
+    }
+
+    fn run(mut command: Command, stdin: &str) -> String {
+        let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        stdout
+    }
+
+    fn free_port() -> u16 {
+        TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    /// Children are ended when the test ends, passed or failed.
+    struct Running(Child);
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(5) {
+                if let Ok(Some(_)) = self.0.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// One HTTP/1.1 exchange with 127.0.0.1 (the only address this test talks to). ChromeDriver keeps the
+    /// connection open whatever we ask, so the answer is read by its Content-Length (or chunks).
+    fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Option<(u16, String)> {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(90))).ok()?;
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+             Content-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).ok()?;
+        let mut raw = Vec::new();
+        let mut buffer = [0u8; 64 * 1024];
+        loop {
+            if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+                let rest = &raw[end + 4..];
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok());
+                let chunked = head.lines().any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked"));
+                let complete = match length {
+                    Some(length) => rest.len() >= length,
+                    None if chunked => rest.windows(5).any(|w| w == b"0\r\n\r\n"),
+                    None => false,
+                };
+                if complete {
+                    let status = head.split(' ').nth(1)?.parse().ok()?;
+                    let rest = match length {
+                        Some(length) => &rest[..length],
+                        None => rest,
+                    };
+                    let text = String::from_utf8_lossy(rest).into_owned();
+                    return Some((status, if chunked { unchunk(&text) } else { text }));
+                }
+            }
+            let read = stream.read(&mut buffer).ok()?;
+            if read == 0 {
+                let text = String::from_utf8_lossy(&raw).into_owned();
+                let (head, rest) = text.split_once("\r\n\r\n")?;
+                let status = head.split(' ').nth(1)?.parse().ok()?;
+                return Some((status, rest.to_owned()));
+            }
+            raw.extend_from_slice(&buffer[..read]);
+        }
+    }
+
+    fn unchunk(mut rest: &str) -> String {
+        let mut out = String::new();
+        while let Some((size, after)) = rest.split_once("\r\n") {
+            let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap_or(0);
+            if size == 0 || after.len() < size {
+                break;
+            }
+            out.push_str(&after[..size]);
+            rest = after[size..].trim_start_matches("\r\n");
+        }
+        out
+    }
+
+    fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
+        let started = Instant::now();
+        while !ready() {
+            assert!(started.elapsed() < limit, "{what} within {limit:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// A tiny W3C WebDriver client.
+    struct WebDriver {
+        port: u16,
+        session: String,
+    }
+
+    impl WebDriver {
+        fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+            let path = format!("/session/{}{path}", self.session);
+            let (status, text) = http(self.port, method, &path, body.as_ref())
+                .unwrap_or_else(|| panic!("ChromeDriver did not answer {method} {path}"));
+            let value: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}"));
+            assert_eq!(status, 200, "{method} {path}: {value}");
+            value["value"].clone()
+        }
+
+        fn go(&self, url: &str) {
+            self.call("POST", "/url", Some(json!({ "url": url })));
+        }
+
+        fn url(&self) -> String {
+            self.call("GET", "/url", None).as_str().unwrap().to_owned()
+        }
+
+        fn source(&self) -> String {
+            self.call("GET", "/source", None).as_str().unwrap().to_owned()
+        }
+
+        fn find_all(&self, css: &str) -> Vec<String> {
+            let found = self.call("POST", "/elements", Some(json!({"using": "css selector", "value": css})));
+            found.as_array().unwrap().iter().map(|e| e[ELEMENT].as_str().unwrap().to_owned()).collect()
+        }
+
+        fn find(&self, css: &str) -> String {
+            let found = self.find_all(css);
+            assert!(!found.is_empty(), "no element {css} on {}: {}", self.url(), self.source());
+            found[0].clone()
+        }
+
+        fn type_into(&self, css: &str, text: &str) {
+            let element = self.find(css);
+            self.call("POST", &format!("/element/{element}/clear"), Some(json!({})));
+            self.call("POST", &format!("/element/{element}/value"), Some(json!({ "text": text })));
+        }
+
+        fn click(&self, css: &str) {
+            let element = self.find(css);
+            self.call("POST", &format!("/element/{element}/click"), Some(json!({})));
+        }
+
+        fn wait_for_path(&self, path: &str) {
+            let started = Instant::now();
+            while !url::Url::parse(&self.url()).is_ok_and(|u| u.path() == path) || self.find_all("body").len() != 1 {
+                if started.elapsed() > Duration::from_secs(30) {
+                    panic!("the browser did not reach {path}; it shows {}: {}", self.url(), self.source());
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+
+        fn screenshot(&self, file: &Path) {
+            let png = self.call("GET", "/screenshot", None);
+            let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
+            assert!(bytes.starts_with(b"\x89PNG"), "a PNG screenshot");
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, bytes).unwrap();
+        }
+
+        fn sign_in(&self, base: &str, login: &str, password: &str) {
+            self.go(&format!("{base}/dashboard"));
+            self.wait_for_path("/dashboard/login");
+            let form = self.source();
+            assert!(form.contains("Tên đăng nhập") && form.contains("Mật khẩu"), "{form}");
+            self.type_into("input[name=login]", login);
+            self.type_into("input[name=password]", password);
+            self.click("form.login button[type=submit]");
+            self.wait_for_path("/dashboard");
+        }
+
+        fn sign_out(&self) {
+            self.click("header form button[type=submit]");
+            self.wait_for_path("/dashboard/login");
+        }
+
+        /// The committee names in the dashboard's table.
+        fn committee_rows(&self) -> usize {
+            self.find_all("table.committees tbody tr td a[href^='/dashboard/committees/']:not([href$='.csv'])").len()
+        }
+    }
+
+    /// Ends the browser too: ChromeDriver killed with a session open leaves Chromium running.
+    impl Drop for WebDriver {
+        fn drop(&mut self) {
+            let _ = http(self.port, "DELETE", &format!("/session/{}", self.session), None);
+        }
+    }
+
+    fn screenshots() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots")
+    }
+
+    #[test]
+    fn headless_chromium_signs_in_as_admin_and_as_officer_on_demo_data() {
+        for program in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                Path::new(program).is_file(),
+                "{program} is missing: the browser test needs it. Install with `apt-get install -y chromium \
+                 chromium-driver` (.ci/run does this when they are missing)."
+            );
+        }
+        let data = tempfile::tempdir().unwrap();
+        let dir = data.path();
+
+        // The first start creates the first admin and prints its password once.
+        let port = free_port();
+        let mut first = handbook(dir);
+        first.args(["serve", "--bind", &format!("127.0.0.1:{port}")]).stdout(Stdio::piped()).stderr(Stdio::null());
+        let mut server = Running(first.spawn().unwrap());
+        let mut stdout = server.0.stdout.take().unwrap();
+        wait_until("the server answers", Duration::from_secs(30), || {
+            http(port, "GET", "/healthz", None).is_some_and(|(status, _)| status == 200)
+        });
+        drop(server);
+        let mut printed = String::new();
+        stdout.read_to_string(&mut printed).unwrap();
+        let admin_password = printed
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("password:"))
+            .map(|p| p.trim().to_owned())
+            .unwrap_or_else(|| panic!("no admin password printed: {printed}"));
+
+        let mut demo = handbook(dir);
+        demo.args(["demo-data", "--members", "2000", "--documents", "20"]);
+        let loaded = run(demo, "");
+        assert!(loaded.contains("48 committees"), "{loaded}");
+        let mut officer = handbook(dir);
+        officer.args(["admin", "create", "--login", "officer.hk", "--role", "officer", "--committee", "HK"]);
+        run(officer, "officer password\n");
+
+        let port = free_port();
+        let mut serve = handbook(dir);
+        serve.args(["serve", "--bind", &format!("127.0.0.1:{port}")]).stdout(Stdio::null()).stderr(Stdio::null());
+        let _server = Running(serve.spawn().unwrap());
+        wait_until("the server answers", Duration::from_secs(30), || {
+            http(port, "GET", "/healthz", None).is_some_and(|(status, _)| status == 200)
+        });
+        let base = format!("http://127.0.0.1:{port}");
+
+        let driver_port = free_port();
+        let _driver = Running(
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={driver_port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        wait_until("ChromeDriver answers", Duration::from_secs(30), || {
+            http(driver_port, "GET", "/status", None)
+                .is_some_and(|(status, body)| status == 200 && body.contains("ready"))
+        });
+        let profile = tempfile::tempdir().unwrap();
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+                    "--disable-features=Translate,OptimizationHints,MediaRouter",
+                    "--window-size=1280,2400", "--lang=vi",
+                    format!("--user-data-dir={}", profile.path().display())],
+            }
+        }}});
+        let (status, created) =
+            http(driver_port, "POST", "/session", Some(&capabilities)).expect("ChromeDriver creates a session");
+        let created: Value = serde_json::from_str(&created).unwrap();
+        assert_eq!(status, 200, "{created}");
+        let browser =
+            WebDriver { port: driver_port, session: created["value"]["sessionId"].as_str().unwrap().to_owned() };
+
+        // The admin sees the 48 committees of the demo data.
+        browser.sign_in(&base, "admin", &admin_password);
+        let page = browser.source();
+        assert!(page.contains("Toàn thành phố") && page.contains("418.000"), "{page}");
+        assert_eq!(browser.committee_rows(), 48, "{page}");
+        browser.screenshot(&screenshots().join("dashboard-admin.png"));
+        browser.click("a[href='/dashboard/committees/HK']");
+        browser.wait_for_path("/dashboard/committees/HK");
+        assert!(browser.source().contains("Đơn vị / Chi bộ"));
+        browser.screenshot(&screenshots().join("dashboard-admin-HK.png"));
+        browser.sign_out();
+        browser.go(&format!("{base}/dashboard"));
+        browser.wait_for_path("/dashboard/login");
+
+        // The officer of HK sees HK only, and is told another committee does not exist.
+        browser.sign_in(&base, "officer.hk", "officer password");
+        let page = browser.source();
+        assert_eq!(browser.committee_rows(), 1, "{page}");
+        assert_eq!(browser.find_all("a[href='/dashboard/committees/HK']").len(), 1, "{page}");
+        assert!(!page.contains("Toàn thành phố"), "{page}");
+        browser.screenshot(&screenshots().join("dashboard-officer.png"));
+        browser.go(&format!("{base}/dashboard/committees/BD"));
+        wait_until("the 404 page", Duration::from_secs(30), || browser.source().contains("Không tìm thấy"));
+        browser.sign_out();
+    }
+}
