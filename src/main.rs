@@ -56,6 +56,12 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Copy the database to a file while the service runs (SQLite; for PostgreSQL use pg_dump).
+    Backup {
+        /// The backup file to write (it must not exist yet).
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Install coverage.
     Coverage {
         #[command(subcommand)]
@@ -173,6 +179,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open(&settings, 1)?;
             let (created, renamed) = with_connection(&db, |conn| store::import_committees(conn, &bytes))?;
             println!("committees created {created}, renamed {renamed}");
+            Ok(())
+        }
+        Command::Backup { to } => {
+            if to.exists() {
+                anyhow::bail!("{} exists already; choose a new file", to.display());
+            }
+            let db = open(&settings, 1)?;
+            let target = to.to_str().context("the backup path must be UTF-8")?.to_owned();
+            with_connection(&db, |conn| handbook::db::backup_into(conn, &target))?;
+            println!("backed up {} to {}", db.url().display(), to.display());
             Ok(())
         }
         Command::Coverage { command: CoverageCommand::Snapshot } => {

@@ -256,3 +256,41 @@ fn demo_data_then_a_coverage_snapshot_twice() {
         assert!(String::from_utf8_lossy(&output.stdout).contains("stored for 48 committees"));
     }
 }
+
+#[test]
+fn a_backup_restores_into_a_server_with_the_same_data() {
+    let cwd = tempfile::tempdir().unwrap();
+    let mut command = handbook(cwd.path());
+    command.args(["demo-data", "--members", "400", "--documents", "8"]);
+    assert!(run_within(command, Duration::from_secs(60)).0.status.success());
+    let mut command = handbook(cwd.path());
+    command.args(["backup", "--to", "copy.db"]);
+    let (output, _) = run_within(command, Duration::from_secs(30));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut again = handbook(cwd.path());
+    again.args(["backup", "--to", "copy.db"]);
+    assert_eq!(run_within(again, Duration::from_secs(30)).0.status.code(), Some(1), "never overwrites");
+
+    // Restore: serve the copy, and it holds the same members and documents.
+    let restored = cwd.path().join("restored");
+    std::fs::create_dir(&restored).unwrap();
+    std::fs::copy(cwd.path().join("copy.db"), restored.join("handbook.db")).unwrap();
+    let (server, port) = common::process::serve(&restored, &[], &[]);
+    assert!(common::process::get(port, "/readyz", None, "").starts_with("HTTP/1.0 200"));
+    common::process::stop(server);
+    let count = |dir: &Path, table: &str| {
+        let db = handbook::db::open(&format!("sqlite://{}", dir.join("handbook.db").display()), 1).unwrap();
+        let mut conn = db.pool().get().unwrap();
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!("SELECT count(*) AS n FROM {table}")).get_result::<N>(&mut *conn).unwrap().n
+    };
+    for table in ["members", "documents", "committees", "coverage_counts"] {
+        assert_eq!(count(&cwd.path().join("data"), table), count(&restored, table), "{table}");
+    }
+    assert!(count(&restored, "members") > 400);
+}

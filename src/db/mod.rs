@@ -282,6 +282,20 @@ impl DbConnection {
     }
 }
 
+/// An online, consistent copy of an SQLite database (`VACUUM INTO`); PostgreSQL is backed up with pg_dump.
+pub fn backup_into(conn: &mut DbConnection, file: &str) -> Result<(), AppError> {
+    match conn {
+        DbConnection::Sqlite(sqlite) => {
+            diesel::sql_query("VACUUM INTO ?").bind::<diesel::sql_types::Text, _>(file).execute(sqlite)?;
+            Ok(())
+        }
+        DbConnection::Postgresql(_) => Err(AppError::BadRequest(
+            "on PostgreSQL, back up with `pg_dump --format=custom --file=FILE DATABASE_URL` and restore with pg_restore"
+                .into(),
+        )),
+    }
+}
+
 fn in_transaction(conn: &mut diesel::SqliteConnection) -> diesel::QueryResult<bool> {
     let status = <AnsiTransactionManager as TransactionManager<_>>::transaction_manager_status_mut(conn);
     Ok(status.transaction_depth()?.is_some())
