@@ -25,7 +25,7 @@ parser.add_argument("--members", type=int, default=418_000)
 parser.add_argument("--documents", type=int, default=2_000)
 parser.add_argument("--seconds", type=int, default=10)
 parser.add_argument("--backends", default="sqlite,postgres")
-args = parser.parse_args()
+args = parser.parse_args([]) if __name__ != "__main__" else parser.parse_args()
 
 
 def free_port():
@@ -304,4 +304,5 @@ def main():
             print(f"| {name} | {value} | {target} | {ratio} |")
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -68,7 +68,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(content::attachments::configure)
         .configure(sync::routes::configure)
         .configure(coverage::routes::configure)
-        .configure(coverage::dashboard::configure);
+        .configure(coverage::dashboard::configure)
+        .configure(crate::openapi::configure);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

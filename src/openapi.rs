@@ -33,26 +33,36 @@ async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .body(json.clone())
+        .body(json.as_str())
 }
 
 /// The whole document: every module's routes, merged.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
-    doc.merge(MetaApi::openapi());
+    for part in [
+        crate::auth::routes::Api::openapi(),
+        crate::org::routes::Api::openapi(),
+        crate::audit::routes::Api::openapi(),
+        crate::content::routes::Api::openapi(),
+        crate::content::attachments::Api::openapi(),
+        crate::sync::routes::Api::openapi(),
+        crate::coverage::routes::Api::openapi(),
+    ] {
+        doc.merge(part);
+    }
+    // utoipa copies Cargo.toml's license, and this crate has none: no empty `license` object.
+    doc.info.license = None;
     doc
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(openapi_json))]
-struct MetaApi;
-
-#[derive(OpenApi)]
 #[openapi(
+    paths(crate::ops::health::healthz, crate::ops::health::readyz, crate::ops::metrics::metrics, openapi_json),
     info(
         title = "Handbook service",
-        description = "Backend and sync server of the Hanoi electronic party-member handbook. \
-                       Wire contract: API.md; errors are RFC 9457 problem details.",
+        description = "Backend and sync server of the Hanoi electronic party-member handbook. Errors are RFC 9457 \
+                       problem details (`application/problem+json`); routes marked with the bearer scheme need an \
+                       access token.",
     ),
     components(
         schemas(Problem, FieldError),
@@ -84,6 +94,15 @@ impl Modify for BearerScheme {
         http.description = Some("An access token from /api/v1/auth/login, /activate or /refresh (EdDSA JWT).".into());
         components.add_security_scheme(BEARER, SecurityScheme::Http(http));
     }
+}
+
+/// A string schema that takes only `values`: for fields the code checks against a list of its own
+/// (`#[schema(schema_with = …)]` on the field, through a function that names the list).
+pub fn text_enum(values: &[&str]) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .build()
 }
 
 /// The error answers, each an RFC 9457 problem (`#/components/schemas/Problem`); routes refer to them by status.
@@ -165,7 +184,7 @@ pub mod problems {
     pub struct Unavailable(Problem<'static>);
 }
 
-/// The shapes of answers that handlers build by hand with `json!`: each mirrors the `json!` it names.
+/// The shapes of answers that handlers build by hand with `json!`: each mirrors the code named above it.
 pub mod schemas {
     #![allow(dead_code)] // described, never built
 
@@ -179,20 +198,27 @@ pub mod schemas {
     use crate::sync::changes::Change;
     use crate::sync::installations::InstallationView;
 
+    /// Raw bytes.
+    #[derive(ToSchema)]
+    #[schema(value_type = String, format = Binary)]
+    pub struct Binary(Vec<u8>);
+
     /// `{"items": [...]}`: a whole list, not paged.
     #[derive(Serialize, ToSchema)]
     pub struct Items<T> {
         pub items: Vec<T>,
     }
 
-    /// `ops::health::healthz`.
+    // ops::health::healthz
+    /// The process is up.
     #[derive(Serialize, ToSchema)]
     pub struct Health {
         #[schema(example = "ok")]
         pub status: String,
     }
 
-    /// `ops::health::readyz`.
+    // ops::health::readyz
+    /// The process can serve: its database answers.
     #[derive(Serialize, ToSchema)]
     pub struct Ready {
         #[schema(example = "ok")]
@@ -202,7 +228,8 @@ pub mod schemas {
         pub database: String,
     }
 
-    /// `auth::keys::KeySet::jwks`: the public keys that verify access tokens.
+    // auth::keys::KeySet::jwks
+    /// The public keys that verify access tokens (RFC 7517).
     #[derive(Serialize, ToSchema)]
     pub struct Jwks {
         pub keys: Vec<Jwk>,
@@ -226,7 +253,8 @@ pub mod schemas {
         pub x: String,
     }
 
-    /// `org::members::profile`: members get every field, staff only `login`, `role` and (officers) `committee`.
+    // org::members::profile
+    /// The caller: members get every field, staff only `login`, `role` and (officers) `committee`.
     #[derive(Serialize, ToSchema)]
     pub struct Profile {
         /// The card number (members) or the staff login.
@@ -259,7 +287,8 @@ pub mod schemas {
         pub name: String,
     }
 
-    /// `auth::routes::issue_activation_code`: a new one-time code (it replaces any earlier one).
+    // auth::routes::issue_activation_code
+    /// A new one-time activation code (it replaces any earlier one).
     #[derive(Serialize, ToSchema)]
     pub struct ActivationCode {
         pub card_number: String,
@@ -268,7 +297,8 @@ pub mod schemas {
         pub expires_at: String,
     }
 
-    /// `org::routes::get_member`: the member, with its registered installations.
+    // org::routes::get_member
+    /// A member, with its registered installations.
     #[derive(Serialize, ToSchema)]
     pub struct MemberDetail {
         #[serde(flatten)]
@@ -276,7 +306,8 @@ pub mod schemas {
         pub installations: Vec<InstallationView>,
     }
 
-    /// `org::import::ImportOutcome`: what an import did (or, with `dry_run`, would do).
+    // org::import::ImportOutcome (mirrored here: that file is not ours to annotate)
+    /// What an import did (or, with `dry_run`, would do).
     #[derive(Serialize, ToSchema)]
     pub struct ImportOutcome {
         pub created: usize,
@@ -287,8 +318,8 @@ pub mod schemas {
         pub dry_run: bool,
     }
 
-    /// `content::documents::DocumentRow::view`: a document as staff manage it (its draft, and where its live
-    /// revision stands).
+    // content::documents::DocumentRow::view
+    /// A document as staff manage it: its draft, and where its live revision stands.
     #[derive(Serialize, ToSchema)]
     pub struct DocumentView {
         pub id: String,
@@ -346,7 +377,8 @@ pub mod schemas {
             .build()
     }
 
-    /// `content::documents::unpublish`.
+    // content::documents::unpublish
+    /// A withdrawn document.
     #[derive(Serialize, ToSchema)]
     pub struct Unpublished {
         pub id: String,
@@ -357,7 +389,8 @@ pub mod schemas {
         pub status: String,
     }
 
-    /// `sync::routes::sync`: one page of the change feed.
+    // sync::routes::sync
+    /// One page of the change feed.
     #[derive(Serialize, ToSchema)]
     pub struct SyncPage {
         pub changes: Vec<Change>,

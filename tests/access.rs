@@ -27,6 +27,7 @@ fn matrix() -> Vec<Row> {
         ("/readyz", Method::GET, "/readyz", "", PUBLIC_200),
         ("/metrics", Method::GET, "/metrics", "", PUBLIC_200),
         ("/.well-known/jwks.json", Method::GET, "/.well-known/jwks.json", "", PUBLIC_200),
+        ("/api/v1/openapi.json", Method::GET, "/api/v1/openapi.json", "", PUBLIC_200),
         ("/api/v1/committees", Method::GET, "/api/v1/committees", "", ANY_SIGNED_IN_200),
         ("/api/v1/me", Method::GET, "/api/v1/me", "", ANY_SIGNED_IN_200),
         (

@@ -323,3 +323,16 @@ both_backends! {
         }
     }
 }
+
+both_backends! {
+    async fn a_malformed_hash_with_validators_is_a_404_not_a_crash(app: TestApp) {
+        let admin = app.admin_token().await;
+        for path in ["/api/v1/attachments/%22", "/api/v1/attachments/%22abc%22"] {
+            let answer = app
+                .with_bearer(&admin, TestRequest::get().uri(path).insert_header(("If-Range", "\"x\"")).insert_header(("Range", "bytes=0-1")))
+                .await;
+            answer.problem(404);
+            app.get(path).await.problem(401);
+        }
+    }
+}

@@ -84,6 +84,8 @@ both_backends! {
         let csv = app.get_as(&officer, "/api/v1/coverage/HK/not-installed?format=csv").await;
         assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
         assert_eq!(csv.text(), "card_number,full_name,unit,cell,activated\n100000002,Trần Thị Bình,Phường Hàng Bạc,Chi bộ 2,no\n");
+        app.get_as(&officer, "/api/v1/coverage/HK/not-installed?format=csv&limit=-2").await.problem(422);
+        app.get_as(&officer, "/api/v1/coverage/HK/not-installed?format=xml").await.problem(422);
         let city = app.get_as(&admin, "/api/v1/coverage.csv").await.text();
         assert_eq!(city.lines().count(), 3);
         assert!(city.lines().any(|l| l.starts_with("HK,Đảng bộ HK,2,1,1,")), "{city}");

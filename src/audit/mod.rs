@@ -58,6 +58,8 @@ pub struct Entry {
     pub at: chrono::NaiveDateTime,
     pub actor: String,
     pub actor_role: String,
+    /// The committee the action concerns.
+    #[schema(required = true)]
     pub committee_code: Option<String>,
     pub action: String,
     pub target: String,

@@ -4,20 +4,44 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::AppError;
+use crate::openapi::problems as p;
 use crate::paging::{self, Page};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/v1/admin/audit").get(list));
 }
 
-#[derive(Deserialize)]
+/// The OpenAPI description of these routes (merged by `crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list))]
+pub struct Api;
+
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
+    /// The `next` of the previous page.
     after: Option<String>,
 }
 
 /// Admin (everything), officer (entries about its committee).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/audit",
+    tag = "audit",
+    operation_id = "list_audit",
+    security(("bearer" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "One page of the audit log, newest first", body = Page<super::Entry>),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 422, response = p::Unprocessable),
+    )
+)]
 async fn list(
     state: web::Data<AppState>,
     user: AuthUser,

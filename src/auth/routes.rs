@@ -3,10 +3,12 @@
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::audit;
 use crate::error::{AppError, FieldError};
+use crate::openapi::{problems as p, schemas as s};
 use crate::org::{members, staff, store as committees};
 
 use super::user::{AuthUser, Role, Subject};
@@ -25,16 +27,51 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api/v1/admin/committees/{code}/activation-codes").post(issue_committee_codes));
 }
 
-#[derive(Deserialize)]
+/// The OpenAPI description of these routes (merged by `crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    activate,
+    login,
+    refresh,
+    logout,
+    change_password,
+    me,
+    jwks,
+    create_staff,
+    issue_activation_code,
+    issue_committee_codes
+))]
+pub struct Api;
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ActivateBody {
     card_number: String,
+    /// The one-time code from the member's slip.
     activation_code: String,
+    /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     new_password: String,
+    /// The device signing in, if the app knows it.
     installation_id: Option<String>,
 }
 
 /// Anyone: a provisioned member's first sign-in (or a reset) with a one-time code.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/activate",
+    tag = "auth",
+    request_body = ActivateBody,
+    responses(
+        (status = 200, description = "Activated and signed in", body = sign_in::Tokens),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 422, response = p::Unprocessable),
+        (status = 429, response = p::TooManyRequests),
+    )
+)]
 async fn activate(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -54,15 +91,30 @@ async fn activate(
     Ok(no_store(HttpResponse::Ok()).json(tokens))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginBody {
+    /// The card number (members) or the staff login.
     login: String,
     password: String,
     installation_id: Option<String>,
 }
 
 /// Anyone: members by card number, staff by login.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in", body = sign_in::Tokens),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 429, response = p::TooManyRequests),
+    )
+)]
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -74,32 +126,75 @@ async fn login(
     Ok(no_store(HttpResponse::Ok()).json(tokens))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefreshBody {
     refresh_token: String,
 }
 
 /// Anyone holding a live refresh token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "New tokens; the presented refresh token is spent", body = sign_in::Tokens),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+    )
+)]
 async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Result<HttpResponse, AppError> {
     let tokens = sign_in::refresh(&state, body.into_inner().refresh_token).await?;
     Ok(no_store(HttpResponse::Ok()).json(tokens))
 }
 
 /// Anyone: ends the session (the refresh family) the token belongs to.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    request_body = RefreshBody,
+    responses(
+        (status = 204, description = "The session is over (also when the token was unknown)"),
+        (status = 400, response = p::BadRequest),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+    )
+)]
 async fn logout(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Result<HttpResponse, AppError> {
     sign_in::logout(&state, body.into_inner().refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasswordBody {
     current_password: String,
+    /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     new_password: String,
 }
 
 /// Signed in: changes one's own password and ends every other session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password",
+    tag = "auth",
+    security(("bearer" = [])),
+    request_body = PasswordBody,
+    responses(
+        (status = 204, description = "Changed; every other session of the account is ended"),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 422, response = p::Unprocessable),
+        (status = 429, response = p::TooManyRequests),
+    )
+)]
 async fn change_password(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -113,26 +208,71 @@ async fn change_password(
 }
 
 /// Signed in: who am I.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = s::Profile),
+        (status = 401, response = p::Unauthorized),
+    )
+)]
 async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
     let profile = state.db.run(move |conn| members::profile(conn, &user)).await?;
     Ok(no_store(HttpResponse::Ok()).json(profile))
 }
 
 /// Anyone: the public keys that verify access tokens.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "auth",
+    responses(
+        (status = 200, description = "The public keys", body = s::Jwks),
+    )
+)]
 async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(state.auth.keys.jwks())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StaffBody {
+    /// 3 to 64 characters: a letter, then letters, digits, `.`, `_` or `-`.
+    #[schema(min_length = 3)]
     login: String,
+    /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
+    #[schema(schema_with = staff_roles)]
     role: String,
+    /// Required for an officer, absent for an admin.
     committee_code: Option<String>,
 }
 
+fn staff_roles() -> utoipa::openapi::Object {
+    crate::openapi::text_enum(&[Role::Officer.as_str(), Role::Admin.as_str()])
+}
+
 /// Admin: creates an officer or admin account.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/staff",
+    tag = "auth",
+    security(("bearer" = [])),
+    request_body = StaffBody,
+    responses(
+        (status = 201, description = "Created", body = staff::StaffAccount),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 409, response = p::Conflict),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 422, response = p::Unprocessable),
+    )
+)]
 async fn create_staff(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -185,6 +325,20 @@ fn validate_staff(body: &StaffBody) -> Result<staff::NewStaff, AppError> {
 }
 
 /// Admin, or the officer of the member's committee (others: 404, the member's existence is private).
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/members/{card_number}/activation-code",
+    tag = "auth",
+    security(("bearer" = [])),
+    params(("card_number" = String, Path, description = "The member's party card number")),
+    responses(
+        (status = 201, description = "A new code; an activated member's password is reset by it", body = s::ActivationCode),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+        (status = 409, response = p::Conflict),
+    )
+)]
 async fn issue_activation_code(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -221,6 +375,19 @@ async fn issue_activation_code(
 }
 
 /// Admin, or that committee's officer: a code for every eligible member not yet activated, as CSV slips.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/committees/{code}/activation-codes",
+    tag = "auth",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "The committee code")),
+    responses(
+        (status = 201, description = "`card_number,full_name,unit,cell,activation_code,expires_at`: a code for every eligible member not yet activated", body = String, content_type = "text/csv"),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+    )
+)]
 async fn issue_committee_codes(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -25,7 +25,8 @@ use crate::auth::AuthUser;
 use crate::content::visibility::caller_may_see_attachment;
 use crate::db::schema::attachments;
 use crate::db::DbConnection;
-use crate::error::{payload_error, AppError};
+use crate::error::{payload_error, AppError, Problem};
+use crate::openapi::{problems as p, schemas as s};
 use crate::time::now;
 
 /// What a document carries of each attachment.
@@ -60,6 +61,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// The OpenAPI description of these routes (merged by `crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(upload, download))]
+pub struct Api;
+
 /// How long a client may keep a download: its address names its content, so forever.
 const CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
 /// Bytes gathered before each write to the temporary file.
@@ -84,13 +90,34 @@ const OOXML: [&str; 3] = [DOCX, XLSX, PPTX];
 const OLE: [&str; 3] = [DOC, XLS, PPT];
 const ALLOWED: [&str; 11] = [PDF, PNG, JPEG, WEBP, GIF, DOCX, XLSX, PPTX, DOC, XLS, PPT];
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct UploadQuery {
+    /// The file name shown on download: 1 to 255 characters, no `/`, `\` or control characters (422 without it).
+    #[param(required = true, nullable = false, min_length = 1)]
     name: Option<String>,
 }
 
 /// Staff. The raw body, with its `Content-Type`, `?name=` the file name shown on download.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/attachments",
+    tag = "attachments",
+    operation_id = "upload_attachment",
+    security(("bearer" = [])),
+    params(UploadQuery),
+    request_body(description = "The file's bytes, sent with its Content-Type (which must match what the bytes are), at most 64 MiB", content((s::Binary = "application/pdf"), (s::Binary = "image/png"), (s::Binary = "image/jpeg"), (s::Binary = "image/webp"), (s::Binary = "image/gif"), (s::Binary = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"), (s::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (s::Binary = "application/vnd.openxmlformats-officedocument.presentationml.presentation"), (s::Binary = "application/msword"), (s::Binary = "application/vnd.ms-excel"), (s::Binary = "application/vnd.ms-powerpoint"))),
+    responses(
+        (status = 201, description = "Stored (or already there: the same bytes are stored once)", body = AttachmentMeta),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 422, response = p::Unprocessable),
+    )
+)]
 async fn upload(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -404,7 +431,9 @@ struct Validators {
 }
 
 fn take_validators(req: &mut ServiceRequest) {
-    let etag = req.match_info().get("sha256").map(|sha| EntityTag::new_strong(sha.to_owned()));
+    // Only a well-formed hash names a version (and only such a string is a valid entity tag: a '"' would panic).
+    let etag =
+        req.match_info().get("sha256").filter(|sha| is_sha256(sha)).map(|sha| EntityTag::new_strong(sha.to_owned()));
     if req.headers().contains_key(header::IF_RANGE) {
         let current = match req.get_header::<IfRange>() {
             Some(IfRange::EntityTag(tag)) => etag.as_ref().is_some_and(|etag| etag.strong_eq(&tag)),
@@ -430,6 +459,23 @@ fn take_validators(req: &mut ServiceRequest) {
 }
 
 /// Signed in, and allowed to see a document that uses the attachment; anyone else: 404.
+#[utoipa::path(
+    get,
+    path = "/api/v1/attachments/{sha256}",
+    tag = "attachments",
+    operation_id = "download_attachment",
+    security(("bearer" = [])),
+    params(("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "The attachment's SHA-256, lower-case hex"), ("Range" = Option<String>, Header, description = "Bytes wanted, e.g. `bytes=0-1023`"), ("If-Range" = Option<String>, Header), ("If-None-Match" = Option<String>, Header), ("If-Match" = Option<String>, Header)),
+    responses(
+        (status = 200, description = "The bytes", content((s::Binary = "application/pdf"), (s::Binary = "image/png"), (s::Binary = "image/jpeg"), (s::Binary = "image/webp"), (s::Binary = "image/gif"), (s::Binary = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"), (s::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (s::Binary = "application/vnd.openxmlformats-officedocument.presentationml.presentation"), (s::Binary = "application/msword"), (s::Binary = "application/vnd.ms-excel"), (s::Binary = "application/vnd.ms-powerpoint")), headers(("ETag" = String, description = "The SHA-256, quoted"), ("Cache-Control" = String, description = "`private, max-age=31536000, immutable`"), ("Content-Disposition" = String, description = "`attachment` with the file name"))),
+        (status = 206, description = "The requested range of the bytes", content((s::Binary = "application/pdf"), (s::Binary = "image/png"), (s::Binary = "image/jpeg"), (s::Binary = "image/webp"), (s::Binary = "image/gif"), (s::Binary = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"), (s::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (s::Binary = "application/vnd.openxmlformats-officedocument.presentationml.presentation"), (s::Binary = "application/msword"), (s::Binary = "application/vnd.ms-excel"), (s::Binary = "application/vnd.ms-powerpoint")), headers(("Content-Range" = String), ("ETag" = String))),
+        (status = 304, description = "`If-None-Match` names this attachment: not modified", headers(("ETag" = String))),
+        (status = 401, response = p::Unauthorized),
+        (status = 404, response = p::NotFound),
+        (status = 412, description = "`If-Match` names another version", body = Problem, content_type = "application/problem+json"),
+        (status = 416, description = "The `Range` cannot be satisfied", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn download(
     state: web::Data<AppState>,
     user: AuthUser,

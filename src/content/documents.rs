@@ -32,6 +32,7 @@ pub const MAX_ATTACHMENTS: usize = 50;
 #[serde(deny_unknown_fields)]
 pub struct AudienceInput {
     pub all: Option<bool>,
+    #[schema(min_items = 1)]
     pub committees: Option<Vec<String>>,
 }
 
@@ -39,6 +40,7 @@ pub struct AudienceInput {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttachmentRef {
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub sha256: String,
     #[serde(default)]
     pub name: Option<String>,
@@ -49,9 +51,9 @@ pub struct AttachmentRef {
 #[serde(deny_unknown_fields)]
 pub struct DraftInput {
     /// 1 to 500 characters.
+    #[schema(min_length = 1)]
     pub title: String,
-    /// One of `van_kien`, `nghi_quyet`, `chi_thi`, `quy_dinh`, `huong_dan`, `thong_bao`, `tin_tuc`, `tai_lieu`.
-    #[schema(example = "thong_bao")]
+    #[schema(schema_with = kinds)]
     pub kind: String,
     /// At most 200 characters.
     #[serde(default)]
@@ -65,10 +67,16 @@ pub struct DraftInput {
     pub attachments: Vec<AttachmentRef>,
 }
 
+/// The kinds of document, for the OpenAPI description.
+pub fn kinds() -> utoipa::openapi::Object {
+    crate::openapi::text_enum(&KINDS)
+}
+
 /// A partial update: absent fields stay; `publish_at`/`expires_at` set to null are cleared.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DraftPatch {
+    #[schema(min_length = 1)]
     pub title: Option<String>,
     pub kind: Option<String>,
     pub section: Option<String>,

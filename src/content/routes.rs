@@ -3,10 +3,12 @@
 use actix_web::{http::header, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::IntoParams;
 
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::AppError;
+use crate::openapi::{problems as p, schemas as s};
 use crate::paging;
 
 use super::documents::{self, DraftInput, DraftPatch, StaffFilter};
@@ -24,7 +26,40 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api/v1/documents/{id}").get(get_visible));
 }
 
+/// The OpenAPI description of these routes (merged by `crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    create,
+    list_managed,
+    get_managed,
+    update,
+    publish,
+    unpublish,
+    revisions,
+    restore,
+    list_visible,
+    get_visible
+))]
+pub struct Api;
+
 /// Admin, officer (to its own committee only).
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/documents",
+    tag = "content",
+    operation_id = "create_document",
+    security(("bearer" = [])),
+    request_body = DraftInput,
+    responses(
+        (status = 201, description = "The new draft", body = s::DocumentView),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 422, response = p::Unprocessable),
+    )
+)]
 async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -36,6 +71,20 @@ async fn create(
 }
 
 /// Admin (any document), officer (its committee's; others 404).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/documents/{id}",
+    tag = "content",
+    operation_id = "get_managed_document",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The document id")),
+    responses(
+        (status = 200, description = "The document", body = s::DocumentView),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+    )
+)]
 async fn get_managed(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -47,6 +96,25 @@ async fn get_managed(
 }
 
 /// Admin, that committee's officer: edits the draft.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/documents/{id}",
+    tag = "content",
+    operation_id = "update_document",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The document id")),
+    request_body = DraftPatch,
+    responses(
+        (status = 200, description = "The updated draft", body = s::DocumentView),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 422, response = p::Unprocessable),
+    )
+)]
 async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -59,6 +127,21 @@ async fn update(
 }
 
 /// Admin, that committee's officer.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/documents/{id}/publish",
+    tag = "content",
+    operation_id = "publish_document",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The document id")),
+    responses(
+        (status = 200, description = "The draft is now a new immutable revision", body = documents::Published),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+        (status = 422, response = p::Unprocessable),
+    )
+)]
 async fn publish(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
     let published = state.db.run(move |conn| documents::publish(conn, &user, &id)).await?;
@@ -66,6 +149,21 @@ async fn publish(state: web::Data<AppState>, user: AuthUser, id: web::Path<Strin
 }
 
 /// Admin, that committee's officer.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/documents/{id}/unpublish",
+    tag = "content",
+    operation_id = "unpublish_document",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The document id")),
+    responses(
+        (status = 200, description = "Withdrawn: members' devices delete it on their next sync", body = s::Unpublished),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+        (status = 409, response = p::Conflict),
+    )
+)]
 async fn unpublish(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -77,6 +175,20 @@ async fn unpublish(
 }
 
 /// Admin, that committee's officer.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/documents/{id}/revisions",
+    tag = "content",
+    operation_id = "list_revisions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The document id")),
+    responses(
+        (status = 200, description = "Every published revision, oldest first", body = s::Items<documents::RevisionSummary>),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+    )
+)]
 async fn revisions(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -88,6 +200,22 @@ async fn revisions(
 }
 
 /// Admin, that committee's officer.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/documents/{id}/revisions/{n}/restore",
+    tag = "content",
+    operation_id = "restore_revision",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The document id"), ("n" = i32, Path, description = "The revision to restore")),
+    responses(
+        (status = 200, description = "Revision n's content, published as a new revision", body = documents::Published),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+        (status = 422, response = p::Unprocessable),
+    )
+)]
 async fn restore(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -99,14 +227,24 @@ async fn restore(
     Ok(HttpResponse::Ok().json(published))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ManagedQuery {
+    #[param(schema_with = staff_statuses)]
     status: Option<String>,
+    /// Exactly this section.
     section: Option<String>,
+    /// Part of the title.
     q: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
+    /// The `next` of the previous page.
     after: Option<String>,
+}
+
+fn staff_statuses() -> utoipa::openapi::Object {
+    crate::openapi::text_enum(&documents::STAFF_STATUSES)
 }
 
 fn offset_from(after: Option<&str>) -> Result<i64, AppError> {
@@ -121,6 +259,21 @@ fn offset_from(after: Option<&str>) -> Result<i64, AppError> {
 }
 
 /// Admin (every document), officer (its committee's).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/documents",
+    tag = "content",
+    operation_id = "list_managed_documents",
+    security(("bearer" = [])),
+    params(ManagedQuery),
+    responses(
+        (status = 200, description = "One page of the documents the caller manages, latest change first", body = paging::Page<s::DocumentView>),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 422, response = p::Unprocessable),
+    )
+)]
 async fn list_managed(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -144,17 +297,37 @@ async fn list_managed(
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next": next })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ReaderQuery {
+    /// Exactly this section.
     section: Option<String>,
+    #[param(schema_with = documents::kinds)]
     kind: Option<String>,
+    /// Words of the title or text, with or without Vietnamese diacritics.
     q: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
+    /// The `next` of the previous page.
     after: Option<String>,
 }
 
 /// Signed in: the published documents the caller may see.
+#[utoipa::path(
+    get,
+    path = "/api/v1/documents",
+    tag = "content",
+    operation_id = "list_documents",
+    security(("bearer" = [])),
+    params(ReaderQuery),
+    responses(
+        (status = 200, description = "One page of the published documents the caller may read", body = paging::Page<reading::LiveDocument>),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 422, response = p::Unprocessable),
+    )
+)]
 async fn list_visible(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -177,6 +350,19 @@ async fn list_visible(
 }
 
 /// Signed in: one published document the caller may see, else 404.
+#[utoipa::path(
+    get,
+    path = "/api/v1/documents/{id}",
+    tag = "content",
+    operation_id = "get_document",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The document id")),
+    responses(
+        (status = 200, description = "The document", body = reading::LiveDocument),
+        (status = 401, response = p::Unauthorized),
+        (status = 404, response = p::NotFound),
+    )
+)]
 async fn get_visible(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::AppError;
+use crate::openapi::{problems as p, schemas as s};
 use crate::paging;
 use crate::time::now;
 
@@ -21,6 +22,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api/v1/coverage/{code}/not-installed").get(not_installed));
 }
 
+/// The OpenAPI description of these routes (merged by `crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(city, city_csv, history, committee, not_installed))]
+pub struct Api;
+
 /// Admin (every committee), officer (its own).
 pub async fn city_report(state: &AppState, user: AuthUser) -> Result<report::CityReport, AppError> {
     user.require_staff()?;
@@ -29,6 +35,18 @@ pub async fn city_report(state: &AppState, user: AuthUser) -> Result<report::Cit
     state.db.run(move |conn| Ok(report::city(conn, scope.as_deref(), target, now())?)).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/coverage",
+    tag = "coverage",
+    operation_id = "city_coverage",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Install coverage of every committee the caller sees, and their totals", body = report::CityReport),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+    )
+)]
 async fn city(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
     let report = city_report(&state, user).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(report))
@@ -43,6 +61,18 @@ fn csv_response(file_name: &str, bytes: Vec<u8>) -> Result<HttpResponse, AppErro
 }
 
 /// Admin, officer: the rows of `/coverage` as CSV.
+#[utoipa::path(
+    get,
+    path = "/api/v1/coverage.csv",
+    tag = "coverage",
+    operation_id = "city_coverage_csv",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The rows of `/api/v1/coverage`: `code,name,eligible,activated,installed,active_30d,up_to_date,coverage`", body = String, content_type = "text/csv"),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+    )
+)]
 async fn city_csv(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
     let report = city_report(&state, user).await?;
     csv_response("coverage.csv", report::city_csv_bytes(&report)?)
@@ -61,6 +91,20 @@ pub async fn committee_report(
     state.db.run(move |conn| report::committee(conn, &code)?.ok_or(AppError::NotFound)).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/coverage/{code}",
+    tag = "coverage",
+    operation_id = "committee_coverage",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "The committee code")),
+    responses(
+        (status = 200, description = "The committee's coverage, by unit and cell", body = report::CommitteeReport),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+    )
+)]
 async fn committee(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -70,16 +114,41 @@ async fn committee(
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(report))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
+    /// The `next` of the previous page.
     after: Option<String>,
+    /// `json` (default, paged) or `csv` (the whole list, for printing).
+    #[param(schema_with = list_formats)]
     format: Option<String>,
+}
+
+fn list_formats() -> utoipa::openapi::Object {
+    crate::openapi::text_enum(&["json", "csv"])
 }
 
 /// Admin, that committee's officer: eligible members without the app, by unit, cell and name.
 /// `?format=csv` gives the whole list as CSV, for printing.
+#[utoipa::path(
+    get,
+    path = "/api/v1/coverage/{code}/not-installed",
+    tag = "coverage",
+    operation_id = "not_installed",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "The committee code"), ListQuery),
+    responses(
+        (status = 200, description = "Eligible members without the app, by unit, cell and name", content((paging::Page<report::NotInstalled> = "application/json"), (String = "text/csv"))),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+        (status = 422, response = p::Unprocessable),
+    )
+)]
 async fn not_installed(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -96,17 +165,15 @@ async fn not_installed(
         Some("csv") => true,
         Some(_) => return Err(AppError::validation("format", "json or csv")),
     };
-    let (limit, offset) = if as_csv {
-        (i64::MAX / 2, 0)
-    } else {
-        let offset = match paging::decode_after(query.after.as_deref())? {
-            Some(key) => {
-                key.parse::<i64>().map_err(|_| AppError::validation("after", "is not a cursor this service issued"))?
-            }
-            None => 0,
-        };
-        (paging::limit(query.limit)?, offset)
+    let offset = match paging::decode_after(query.after.as_deref())? {
+        Some(key) => {
+            key.parse::<i64>().map_err(|_| AppError::validation("after", "is not a cursor this service issued"))?
+        }
+        None => 0,
     };
+    let limit = paging::limit(query.limit)?;
+    // The CSV is the whole list, for printing; paging applies to JSON.
+    let (limit, offset) = if as_csv { (i64::MAX / 2, 0) } else { (limit, offset) };
     let lookup = code.clone();
     let rows = state
         .db
@@ -127,11 +194,17 @@ async fn not_installed(
         .json(json!({ "items": rows, "next": next })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct HistoryQuery {
+    /// One committee (an officer: its own, the default); none: the whole city.
     committee: Option<String>,
+    /// First day, YYYY-MM-DD (default, also when empty: 90 days before `to`).
+    #[param(example = "2026-11-01")]
     from: Option<String>,
+    /// Last day, YYYY-MM-DD (default, also when empty: today).
+    #[param(example = "2026-11-26")]
     to: Option<String>,
 }
 
@@ -166,6 +239,21 @@ pub async fn history_points(
     state.db.run(move |conn| Ok(report::history(conn, committee.as_deref(), from, to)?)).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/coverage/history",
+    tag = "coverage",
+    operation_id = "coverage_history",
+    security(("bearer" = [])),
+    params(HistoryQuery),
+    responses(
+        (status = 200, description = "Daily snapshots, oldest first", body = s::Items<report::HistoryPoint>),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+    )
+)]
 async fn history(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -55,6 +55,14 @@ impl Default for Metrics {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "ops",
+    responses(
+        (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+    )
+)]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let metrics = &state.metrics;
     let pool = state.db.pool();

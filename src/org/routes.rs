@@ -3,11 +3,13 @@
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::audit;
 use crate::auth::{AuthUser, Subject};
 use crate::error::AppError;
+use crate::openapi::{problems as p, schemas as s};
 use crate::org::import::{self, ImportScope};
 use crate::org::{members, store};
 use crate::paging;
@@ -29,21 +31,57 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api/v1/admin/members/{card_number}").get(get_member));
 }
 
+/// The OpenAPI description of these routes (merged by `crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list_committees, create_committee, rename_committee, import_members, list_members, get_member))]
+pub struct Api;
+
 /// Signed in: every committee (an officer or member: its own).
+#[utoipa::path(
+    get,
+    path = "/api/v1/committees",
+    tag = "org",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every committee (an officer or member: its own)", body = s::Items<store::Committee>),
+        (status = 401, response = p::Unauthorized),
+    )
+)]
 async fn list_committees(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
     let scope = if user.is_admin() { None } else { user.committee.clone() };
     let committees = state.db.run(move |conn| Ok(store::list_committees(conn, scope.as_deref())?)).await?;
     Ok(HttpResponse::Ok().json(json!({ "items": committees })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewCommittee {
+    /// 1 to 16 letters, digits, `-` or `_` (upper-cased).
+    #[schema(min_length = 1, example = "HK")]
     code: String,
+    /// 1 to 200 characters.
+    #[schema(min_length = 1, example = "Đảng bộ quận Hoàn Kiếm")]
     name: String,
 }
 
 /// Admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/committees",
+    tag = "org",
+    security(("bearer" = [])),
+    request_body = NewCommittee,
+    responses(
+        (status = 201, description = "Created", body = store::Committee),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 409, response = p::Conflict),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 422, response = p::Unprocessable),
+    )
+)]
 async fn create_committee(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -70,13 +108,33 @@ async fn create_committee(
     Ok(HttpResponse::Created().json(committee))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Rename {
+    /// 1 to 200 characters.
+    #[schema(min_length = 1)]
     name: String,
 }
 
 /// Admin.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/committees/{code}",
+    tag = "org",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "The committee code")),
+    request_body = Rename,
+    responses(
+        (status = 200, description = "Renamed", body = store::Committee),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 422, response = p::Unprocessable),
+    )
+)]
 async fn rename_committee(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -99,14 +157,33 @@ async fn rename_committee(
     Ok(HttpResponse::Ok().json(committee))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ImportQuery {
+    /// Validate only: nothing is written.
     #[serde(default)]
     dry_run: bool,
 }
 
 /// Admin (any rows), officer (rows of its own committee only). All or nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/members/import",
+    tag = "org",
+    security(("bearer" = [])),
+    params(ImportQuery),
+    request_body(content = String, content_type = "text/csv", description = "Header row required: `card_number,full_name,committee_code,unit,cell,status`, optional `birth_date` (YYYY-MM-DD) and `phone`, in any order"),
+    responses(
+        (status = 200, description = "Imported (or, with `dry_run`, validated): all rows or none", body = s::ImportOutcome),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 422, response = p::Unprocessable),
+    )
+)]
 async fn import_members(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -125,18 +202,44 @@ async fn import_members(
     Ok(HttpResponse::Ok().json(outcome))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only this committee's members.
     committee: Option<String>,
+    /// `eligible`, `exempt` or `left`.
+    #[param(schema_with = member_statuses)]
     status: Option<String>,
+    /// Only members with (true) or without (false) a registered installation.
     installed: Option<bool>,
+    /// Part of the name (with or without diacritics) or of the card number.
     q: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
+    /// The `next` of the previous page.
     after: Option<String>,
 }
 
+fn member_statuses() -> utoipa::openapi::Object {
+    crate::openapi::text_enum(&members::STATUSES)
+}
+
 /// Admin (everyone), officer (its committee).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/members",
+    tag = "org",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of members, by card number", body = crate::paging::Page<members::MemberView>),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 422, response = p::Unprocessable),
+    )
+)]
 async fn list_members(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -164,6 +267,19 @@ async fn list_members(
 }
 
 /// Admin, or the officer of the member's committee (others: 404).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/members/{card_number}",
+    tag = "org",
+    security(("bearer" = [])),
+    params(("card_number" = String, Path, description = "The party card number")),
+    responses(
+        (status = 200, description = "The member, with its installations", body = s::MemberDetail),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+    )
+)]
 async fn get_member(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -21,15 +21,19 @@ pub struct Registration {
     /// A UUID the app generated once for this device.
     #[schema(format = "uuid")]
     pub installation_id: String,
-    /// `android`, `ios` or `web`.
-    #[schema(example = "android")]
+    #[schema(schema_with = platforms)]
     pub platform: String,
     /// At most 50 characters.
+    #[schema(min_length = 1)]
     pub app_version: String,
     /// At most 50 characters.
     pub os_version: Option<String>,
     /// At most 100 characters.
     pub device_model: Option<String>,
+}
+
+fn platforms() -> utoipa::openapi::Object {
+    crate::openapi::text_enum(&PLATFORMS)
 }
 
 #[derive(Debug, Serialize, Queryable, Selectable, utoipa::ToSchema)]

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::app::AppState;
 use crate::auth::{AuthUser, Subject};
 use crate::error::AppError;
+use crate::openapi::{problems as p, schemas as s};
 
 use super::changes::{self, PAGE_BYTES};
 use super::cursor::{self, Cursor};
@@ -25,7 +26,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api/v1/sync/ack").post(acknowledge));
 }
 
+/// The OpenAPI description of these routes (merged by `crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(register, list_own, remove, sync, acknowledge))]
+pub struct Api;
+
 /// Signed in: registers (201) or refreshes (200) the caller's installation.
+#[utoipa::path(
+    post,
+    path = "/api/v1/installations",
+    tag = "sync",
+    operation_id = "register_installation",
+    security(("bearer" = [])),
+    request_body = installations::Registration,
+    responses(
+        (status = 201, description = "Registered", body = installations::InstallationView),
+        (status = 200, description = "Already registered: refreshed, and now the caller's", body = installations::InstallationView),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 422, response = p::Unprocessable),
+    )
+)]
 async fn register(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -37,6 +60,17 @@ async fn register(
 }
 
 /// Signed in: the caller's own devices.
+#[utoipa::path(
+    get,
+    path = "/api/v1/installations",
+    tag = "sync",
+    operation_id = "list_installations",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's devices", body = s::Items<installations::InstallationView>),
+        (status = 401, response = p::Unauthorized),
+    )
+)]
 async fn list_own(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
     let subject = user.subject.to_string();
     let items = state.db.run(move |conn| Ok(installations::list_for_subject(conn, &subject)?)).await?;
@@ -44,6 +78,19 @@ async fn list_own(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResp
 }
 
 /// Its owner, or an admin.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/installations/{installation_id}",
+    tag = "sync",
+    operation_id = "remove_installation",
+    security(("bearer" = [])),
+    params(("installation_id" = String, Path, description = "The installation's UUID")),
+    responses(
+        (status = 204, description = "Removed (uninstalled, or signed out on that device)"),
+        (status = 401, response = p::Unauthorized),
+        (status = 404, response = p::NotFound),
+    )
+)]
 async fn remove(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
     state.db.run(move |conn| installations::remove(conn, &user, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -60,10 +107,14 @@ fn cursor_expired(detail: &str) -> AppError {
     AppError::CursorExpired(format!("{detail}: sync again without a cursor"))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct SyncQuery {
+    /// The `cursor` of the previous page; none: from scratch.
     cursor: Option<String>,
+    /// Changes per page (default 200).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
@@ -72,6 +123,24 @@ fn etag(newest: i64, position: i64) -> String {
 }
 
 /// Member: the changes after `cursor` (none: from scratch), with 304 when nothing at all is new.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync",
+    tag = "sync",
+    operation_id = "sync",
+    security(("bearer" = [])),
+    params(SyncQuery, ("X-Installation-Id" = String, Header, description = "The device's registered installation id"), ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the previous answer")),
+    responses(
+        (status = 200, description = "The changes after `cursor`; honours `Accept-Encoding: gzip`", body = s::SyncPage, headers(("ETag" = String, description = "Send it back as `If-None-Match` to get 304 when nothing is new"))),
+        (status = 304, description = "Nothing new since the `If-None-Match` ETag", headers(("ETag" = String))),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+        (status = 410, response = p::Gone),
+        (status = 422, response = p::Unprocessable),
+    )
+)]
 async fn sync(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -147,14 +216,35 @@ fn etag_header(value: &str) -> HeaderValue {
     HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AckBody {
+    /// The device's registered installation.
+    #[schema(format = "uuid")]
     installation_id: String,
+    /// The `cursor` of the last page the device applied.
     cursor: String,
 }
 
 /// Member: this device has applied everything up to `cursor`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync/ack",
+    tag = "sync",
+    operation_id = "acknowledge_sync",
+    security(("bearer" = [])),
+    request_body = AckBody,
+    responses(
+        (status = 204, description = "Recorded: the device has applied everything up to `cursor`"),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 422, response = p::Unprocessable),
+    )
+)]
 async fn acknowledge(
     state: web::Data<AppState>,
     user: AuthUser,
