@@ -3,8 +3,10 @@
 
 use std::sync::{Arc, OnceLock};
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::cell::RefCell;
+
+use argon2::password_hash::{rand_core::OsRng, Output, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 use crate::error::{AppError, FieldError};
 
@@ -32,17 +34,52 @@ pub fn check_length(field: &str, password: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+thread_local! {
+    /// The 19 MiB that Argon2 works in, kept by each thread that hashes and reused: allocating it afresh for
+    /// every hash grew the server by hundreds of megabytes under a storm of sign-ins.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs Argon2 with these parameters in this thread's reusable memory.
+fn argon2_into(hasher: &Argon2, params: &Params, password: &[u8], salt: &[u8], out: &mut [u8]) -> argon2::Result<()> {
+    MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        let blocks = params.block_count();
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        hasher.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+    })
+}
+
 /// A PHC string. Blocking: call it through [`Hasher`] from request handlers.
 pub fn hash_blocking(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
-    argon2().hash_password(password.as_bytes(), &salt).expect("argon2 hashing cannot fail on valid params").to_string()
+    let mut salt_buffer = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_buffer).expect("a generated salt decodes");
+    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("valid argon2 parameters");
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon2_into(&argon2(), &params, password.as_bytes(), salt_bytes, &mut out).expect("argon2 hashing cannot fail");
+    let output = Output::new(&out).expect("a 32-byte output");
+    format!("$argon2id$v=19$m={MEMORY_KIB},t={ITERATIONS},p={PARALLELISM}${}${output}", salt.as_str())
 }
 
+/// Verifies against a PHC string of any Argon2 variant and parameters (older hashes included).
 pub fn verify_blocking(password: &str, phc: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
+    let Ok(parsed) = PasswordHash::new(phc) else { return false };
+    let (Some(expected), Some(salt)) = (parsed.hash, parsed.salt) else { return false };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else { return false };
+    let version = parsed.version.and_then(|v| Version::try_from(v).ok()).unwrap_or(Version::V0x13);
+    let Ok(params) = Params::try_from(&parsed) else { return false };
+    let hasher = Argon2::new(algorithm, version, params.clone());
+    let mut salt_buffer = [0u8; 64];
+    let Ok(salt_bytes) = salt.decode_b64(&mut salt_buffer) else { return false };
+    let mut out = vec![0u8; expected.len()];
+    if argon2_into(&hasher, &params, password.as_bytes(), salt_bytes, &mut out).is_err() {
+        return false;
     }
+    // Output equality is constant-time.
+    Output::new(&out).is_ok_and(|computed| computed == expected)
 }
 
 /// Whether a stored hash was made with other parameters than today's (compared field by field:
@@ -152,6 +189,20 @@ impl Default for Hasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+
+    #[test]
+    fn our_hashes_and_the_crates_agree_both_ways() {
+        let ours = hash_blocking("mật khẩu của tôi");
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(argon2().verify_password("mật khẩu của tôi".as_bytes(), &parsed).is_ok());
+        assert!(argon2().verify_password(b"something else", &parsed).is_err());
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = argon2().hash_password("mật khẩu của tôi".as_bytes(), &salt).unwrap().to_string();
+        assert!(verify_blocking("mật khẩu của tôi", &theirs));
+        assert!(!verify_blocking("mật khẩu của tôi!", &theirs));
+        assert!(!verify_blocking("x", "$argon2id$v=19$m=19456,t=2,p=1$bm90YXNhbHQ$"));
+    }
 
     #[test]
     fn hashes_verify_and_carry_todays_parameters() {
