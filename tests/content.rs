@@ -5,7 +5,7 @@
 mod common;
 
 use actix_web::test::TestRequest;
-use common::{TestApp, MEMBERS_CSV};
+use common::TestApp;
 use serde_json::{json, Value};
 
 struct Handbook {
@@ -16,13 +16,7 @@ struct Handbook {
 }
 
 async fn handbook(app: &TestApp) -> Handbook {
-    app.seed_committees(&["HK", "BD"]).await;
-    let admin = app.admin_token().await;
-    app.import(&admin, MEMBERS_CSV).await;
-    let member_hk =
-        app.activate_member(&admin, "100000001", "member password").await["access_token"].as_str().unwrap().to_owned();
-    let member_bd =
-        app.activate_member(&admin, "100000004", "member password").await["access_token"].as_str().unwrap().to_owned();
+    let common::Organisation { admin, member_hk, member_bd } = app.organisation().await;
     let officer_hk = app.staff_token("officer.hk", "officer", Some("HK")).await;
     Handbook { admin, officer_hk, member_hk, member_bd }
 }

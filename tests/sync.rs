@@ -8,21 +8,8 @@ use actix_web::test::TestRequest;
 use common::{Backend, SyncClient, TestApp, MEMBERS_CSV};
 use serde_json::{json, Value};
 
-struct World {
-    admin: String,
-    member_hk: String,
-    member_bd: String,
-}
-
-async fn world(app: &TestApp) -> World {
-    app.seed_committees(&["HK", "BD"]).await;
-    let admin = app.admin_token().await;
-    app.import(&admin, MEMBERS_CSV).await;
-    let member_hk =
-        app.activate_member(&admin, "100000001", "member password").await["access_token"].as_str().unwrap().to_owned();
-    let member_bd =
-        app.activate_member(&admin, "100000004", "member password").await["access_token"].as_str().unwrap().to_owned();
-    World { admin, member_hk, member_bd }
+async fn world(app: &TestApp) -> common::Organisation {
+    app.organisation().await
 }
 
 async fn publish_new(app: &TestApp, token: &str, title: &str, audience: Value) -> String {

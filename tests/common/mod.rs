@@ -463,3 +463,22 @@ impl SyncClient {
         titles
     }
 }
+
+/// The usual cast: committees HK and BD with MEMBERS_CSV, an admin, and one activated member in each committee.
+pub struct Organisation {
+    pub admin: String,
+    pub member_hk: String,
+    pub member_bd: String,
+}
+
+impl TestApp {
+    pub async fn organisation(&self) -> Organisation {
+        self.seed_committees(&["HK", "BD"]).await;
+        let admin = self.admin_token().await;
+        self.import(&admin, MEMBERS_CSV).await;
+        let access = |tokens: serde_json::Value| tokens["access_token"].as_str().unwrap().to_owned();
+        let member_hk = access(self.activate_member(&admin, "100000001", "member password").await);
+        let member_bd = access(self.activate_member(&admin, "100000004", "member password").await);
+        Organisation { admin, member_hk, member_bd }
+    }
+}
