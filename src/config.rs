@@ -67,6 +67,15 @@ pub struct Settings {
     /// Hour of the day (UTC, 0–23) after which the daily coverage snapshot is taken (17 = midnight in Hanoi).
     #[arg(long, env = "HANDBOOK_SNAPSHOT_HOUR", default_value_t = 17, value_parser = clap::value_parser!(u32).range(0..24), global = true)]
     pub snapshot_hour: u32,
+
+    /// Seconds a client gets to send a request body, extended by one second for every `body_min_rate` bytes it
+    /// sends; a slower client is answered 408 and disconnected.
+    #[arg(long, env = "HANDBOOK_BODY_TIMEOUT", default_value_t = 20, global = true)]
+    pub body_timeout: u64,
+
+    /// Bytes per second a request body must average, past its first `body_timeout` seconds.
+    #[arg(long, env = "HANDBOOK_BODY_MIN_RATE", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub body_min_rate: u64,
 }
 
 impl Settings {
@@ -86,6 +95,8 @@ impl Settings {
             trusted_proxies: Vec::new(),
             attachment_max_bytes: 64 * 1024 * 1024,
             snapshot_hour: 17,
+            body_timeout: 20,
+            body_min_rate: 500,
         }
     }
 

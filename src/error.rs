@@ -50,6 +50,8 @@ pub enum AppError {
     CursorExpired(String),
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("the request body arrived too slowly")]
+    RequestTimeout,
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("the request has invalid fields")]
@@ -77,6 +79,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::CursorExpired(_) => "cursor-expired",
             AppError::PayloadTooLarge => "payload-too-large",
+            AppError::RequestTimeout => "request-timeout",
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
             AppError::Validation(_) => "validation",
             AppError::TooManyRequests { .. } => "too-many-requests",
@@ -143,6 +146,7 @@ impl ResponseError for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::CursorExpired(_) => StatusCode::GONE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -294,3 +294,43 @@ fn a_backup_restores_into_a_server_with_the_same_data() {
     }
     assert!(count(&restored, "members") > 400);
 }
+
+#[test]
+fn a_body_dripped_a_byte_at_a_time_is_cut_off_with_408() {
+    let cwd = tempfile::tempdir().unwrap();
+    let (server, port) = common::process::serve(cwd.path(), &[], &[("HANDBOOK_BODY_TIMEOUT", "1")]);
+    let body = r#"{"login":"nobody.here","password":"not the password"}"#;
+    let head = format!(
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+
+    // Sent at once, the same request is an ordinary failed sign-in.
+    let prompt = http_request(port, &format!("{head}{body}").replace("HTTP/1.1", "HTTP/1.0")).unwrap();
+    assert_eq!(common::process::status_of(&prompt), 401, "{prompt}");
+
+    // Dripped a byte every 200 ms, it runs out of time after about a second (1 s + 1 s per 500 bytes).
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    let started = Instant::now();
+    let dripping = stream.try_clone().unwrap();
+    let drip = std::thread::spawn(move || {
+        let mut dripping = dripping;
+        for byte in body.bytes() {
+            if dripping.write_all(&[byte]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("the server closes the connection");
+    let waited = started.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("/problems/request-timeout"), "{answer}");
+    assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(5), "cut off after {waited:?}");
+    drip.join().unwrap();
+    stop(server);
+}

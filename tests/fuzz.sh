@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # Fuzzes the API from its own OpenAPI description with schemathesis (PyPI), signed in as admin, officer and member,
-# against a server on demo data (SQLite). Usage: bench/fuzz.sh [MAX_EXAMPLES]   (default 20 per operation)
+# against a server on demo data (SQLite). Usage: tests/fuzz.sh [MAX_EXAMPLES [SEED]]   (default 20 per operation, a
+# random seed). HANDBOOK_BIN=path uses that binary instead of building a release one (CI passes the debug build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 examples=${1:-20}
-cargo build --release --quiet
-bin=$PWD/target/release/handbook
+seed=()
+[ -n "${2:-}" ] && seed=(--seed "$2")
+bin=${HANDBOOK_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release --quiet
+  bin=$PWD/target/release/handbook
+fi
 venv=$PWD/target/fuzz-venv
-[ -x "$venv/bin/schemathesis" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q schemathesis; }
+schemathesis_version=4.32.5
+if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$schemathesis_version"; then
+  python3 -m venv "$venv" && "$venv/bin/pip" install -q "schemathesis==$schemathesis_version"
+fi
 work=$(mktemp -d)
 port=18686
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -35,7 +44,7 @@ for who in admin officer member; do
   echo "== schemathesis as $who"
   extra=()
   [ "$who" = member ] && extra=(-H "X-Installation-Id: $installation")
-  "$venv/bin/schemathesis" run "$base/api/v1/openapi.json" --max-examples "$examples" \
+  "$venv/bin/schemathesis" run "$base/api/v1/openapi.json" --max-examples "$examples" "${seed[@]}" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection,ignored_auth \
     -H "Authorization: Bearer ${!who}" "${extra[@]}" || status=1
 done
