@@ -181,6 +181,10 @@ impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
         match error {
             diesel::result::Error::NotFound => AppError::NotFound,
+            lost if crate::db::connection_lost(&lost) => {
+                tracing::warn!(error = %lost, "lost the database connection");
+                AppError::Unavailable
+            }
             other => AppError::Internal(anyhow::Error::new(other).context("database query failed")),
         }
     }

@@ -91,6 +91,38 @@ both_backends! {
         assert!(city.lines().any(|l| l.starts_with("HK,Đảng bộ HK,2,1,1,")), "{city}");
     }
 
+    async fn up_to_date_counts_devices_that_acknowledged_the_newest_document(app: TestApp) {
+        let org = app.organisation().await;
+        let publish = |title: &'static str| {
+            let body = json!({"title": title, "kind": "thong_bao", "section": "Thông báo", "body": "Nội dung", "audience": {"all": true}});
+            let (app, admin) = (&app, org.admin.clone());
+            async move {
+                let id = app.post_as(&admin, "/api/v1/admin/documents", &body).await.json()["id"].as_str().unwrap().to_owned();
+                assert_eq!(app.post_as(&admin, &format!("/api/v1/admin/documents/{id}/publish"), &json!({})).await.status, 200);
+            }
+        };
+        let refresh = || app.db().run(|conn| Ok(handbook::coverage::counters::refresh_moving(conn, handbook::time::now())?));
+        let up_to_date = || async {
+            let hk = app.get_as(&org.admin, "/api/v1/coverage/HK").await.json();
+            (hk["committee"]["up_to_date"].as_i64().unwrap(), hk["units"][0]["up_to_date"].as_i64().unwrap())
+        };
+        publish("Nghị quyết 1").await;
+        let mut device = common::SyncClient::register(&app, &org.member_hk).await;
+        refresh().await.unwrap();
+        assert_eq!(up_to_date().await, (0, 0), "installed, not yet synced");
+        device.sync(&app).await; // and acknowledges
+        refresh().await.unwrap();
+        assert_eq!(up_to_date().await, (1, 1));
+        refresh().await.unwrap();
+        assert_eq!(up_to_date().await, (1, 1), "a refresh with nothing new changes nothing");
+        publish("Nghị quyết 2").await;
+        refresh().await.unwrap();
+        assert_eq!(up_to_date().await, (0, 0), "a newer document is out");
+        device.sync(&app).await;
+        refresh().await.unwrap();
+        assert_eq!(up_to_date().await, (1, 1));
+    }
+
     async fn history_is_daily_and_idempotent(app: TestApp) {
         app.seed_committees(&["HK", "BD"]).await;
         let admin = app.admin_token().await;

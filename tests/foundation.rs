@@ -115,3 +115,43 @@ both_backends! {
         assert!(behind_tls.header("strict-transport-security").unwrap().starts_with("max-age="));
     }
 }
+
+#[actix_web::test]
+async fn connections_cut_by_postgres_cost_one_503_each_and_are_replaced() {
+    use diesel::prelude::*;
+    let app = TestApp::start(Backend::Postgres).await;
+    let token = app.admin_token().await;
+    // Warm the pool: several connections in use at once.
+    let warm: Vec<_> = (0..4).map(|_| app.get_as(&token, "/api/v1/committees")).collect();
+    for answer in futures_util::future::join_all(warm).await {
+        assert_eq!(answer.status, 200);
+    }
+    let name = app.state.db.url().display();
+    let name = name.rsplit('/').next().unwrap().to_owned();
+    let mut admin = diesel::PgConnection::establish(&common::postgres_admin_url()).unwrap();
+    let cut = diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    ))
+    .execute(&mut admin)
+    .unwrap();
+    assert!(cut >= 1, "the pool's connections were cut");
+    // Let the terminations land, so that each connection is already closed when it is next used.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+
+    // Each dead connection costs at most one request, answered 503 (not 500); then every request succeeds.
+    let pool_size = app.state.settings.db_pool_size as usize;
+    let mut failed = 0;
+    for _ in 0..pool_size + 1 {
+        let answer = app.get_as(&token, "/api/v1/committees").await;
+        match answer.status.as_u16() {
+            200 => {}
+            503 => failed += 1,
+            other => panic!("unexpected {other}: {}", answer.text()),
+        }
+    }
+    assert!(failed <= cut, "{failed} failures for {cut} cut connections");
+    for _ in 0..pool_size * 2 {
+        assert_eq!(app.get_as(&token, "/api/v1/committees").await.status, 200);
+    }
+    assert_eq!(app.get("/readyz").await.status, 200);
+}

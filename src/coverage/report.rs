@@ -114,7 +114,10 @@ fn counts(row: &CountRow) -> Counts {
 
 /// Every committee (or only `scope`) with the city totals: 48 rows read, whatever the number of members.
 pub fn city(conn: &mut DbConnection, scope: Option<&str>, target: u64, now: NaiveDateTime) -> QueryResult<CityReport> {
-    let mut query = committees::table
+    // One fixed statement (prepared once per connection, whatever the scope): an officer's one committee is picked
+    // out of the 48 rows here rather than by a second shape of query.
+    type Row = (String, String, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = committees::table
         .left_join(cc::table.on(cc::committee_code.eq(committees::code).and(cc::unit.eq("")).and(cc::cell.eq(""))))
         .select((
             committees::code,
@@ -126,12 +129,8 @@ pub fn city(conn: &mut DbConnection, scope: Option<&str>, target: u64, now: Naiv
             cc::up_to_date.nullable(),
         ))
         .order(committees::code)
-        .into_boxed();
-    if let Some(scope) = scope {
-        query = query.filter(committees::code.eq(scope.to_owned()));
-    }
-    type Row = (String, String, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
-    let rows: Vec<Row> = query.load(conn)?;
+        .load(conn)?;
+    let rows = rows.into_iter().filter(|row| scope.is_none_or(|scope| row.0 == scope));
     let committees: Vec<CommitteeCoverage> = rows
         .into_iter()
         .map(|(code, name, e, a, i, act, up)| CommitteeCoverage {
