@@ -101,7 +101,7 @@ pub fn list(conn: &mut DbConnection, scope: Option<&str>, limit: i64, before: Op
 /// How an actor is named in the log and on revisions: a staff login, else the token subject.
 pub fn actor_name(conn: &mut DbConnection, actor: &AuthUser) -> QueryResult<String> {
     let login = match actor.subject {
-        Subject::Staff(id) => staff::table.find(id).select(staff::login).first(conn).optional()?,
+        Subject::Staff(id) => staff::table.find(id).select(staff::login).get_result(conn).optional()?,
         Subject::Member(_) => None,
     };
     Ok(login.unwrap_or_else(|| actor.subject.to_string()))

@@ -23,7 +23,7 @@ pub fn find_redeemable(
         .filter(ac::code_hash.eq(code_hash))
         .filter(ac::expires_at.gt(now))
         .select(ac::member_id)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -97,14 +97,14 @@ pub fn rotate(
     let row: Option<TokenRow> = rt::table
         .find(&hash)
         .select((rt::family_id, rt::subject, rt::installation_id, rt::family_expires_at, rt::revoked_at))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some((family_id, subject, installation_id, family_expires_at, revoked_at)) = row else {
         return Ok(Rotation::Invalid);
     };
     if spent == 0 {
         // Spent before now, by someone: if the family still lives, that someone may be a thief.
-        let was_spent = rt::table.find(&hash).select(rt::spent_at).first::<Option<NaiveDateTime>>(conn)?.is_some();
+        let was_spent = rt::table.find(&hash).select(rt::spent_at).get_result::<Option<NaiveDateTime>>(conn)?.is_some();
         if was_spent && revoked_at.is_none() {
             revoke_family(conn, &family_id, now)?;
             return Ok(Rotation::Reused);
@@ -125,7 +125,7 @@ pub fn revoke_family(conn: &mut DbConnection, family_id: &str, now: NaiveDateTim
 
 /// The family a presented token belongs to, whatever its state.
 pub fn family_of(conn: &mut DbConnection, presented: &str) -> QueryResult<Option<String>> {
-    rt::table.find(sha256_hex(presented)).select(rt::family_id).first(conn).optional()
+    rt::table.find(sha256_hex(presented)).select(rt::family_id).get_result(conn).optional()
 }
 
 /// Revokes every family of an account but `keep` (the caller's own session, where there is one).

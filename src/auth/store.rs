@@ -58,11 +58,11 @@ pub fn find_by_login(conn: &mut DbConnection, login: &str) -> QueryResult<Option
     let login = login.trim();
     if is_card_number(login) {
         let row =
-            members::table.filter(members::card_number.eq(login)).select(MEMBER_COLUMNS).first(conn).optional()?;
+            members::table.filter(members::card_number.eq(login)).select(MEMBER_COLUMNS).get_result(conn).optional()?;
         Ok(row.map(member_account))
     } else {
         let login = normalize_staff_login(login);
-        let row = staff::table.filter(staff::login.eq(login)).select(STAFF_COLUMNS).first(conn).optional()?;
+        let row = staff::table.filter(staff::login.eq(login)).select(STAFF_COLUMNS).get_result(conn).optional()?;
         Ok(row.map(staff_account))
     }
 }
@@ -70,10 +70,10 @@ pub fn find_by_login(conn: &mut DbConnection, login: &str) -> QueryResult<Option
 pub fn find_by_subject(conn: &mut DbConnection, subject: Subject) -> QueryResult<Option<Account>> {
     match subject {
         Subject::Member(id) => {
-            Ok(members::table.find(id).select(MEMBER_COLUMNS).first(conn).optional()?.map(member_account))
+            Ok(members::table.find(id).select(MEMBER_COLUMNS).get_result(conn).optional()?.map(member_account))
         }
         Subject::Staff(id) => {
-            Ok(staff::table.find(id).select(STAFF_COLUMNS).first(conn).optional()?.map(staff_account))
+            Ok(staff::table.find(id).select(STAFF_COLUMNS).get_result(conn).optional()?.map(staff_account))
         }
     }
 }

@@ -45,7 +45,7 @@ pub fn retry_after(conn: &mut DbConnection, keys: &[String], now: NaiveDateTime)
 /// Counts a failure against the key. Call inside a write transaction.
 pub fn record_failure(conn: &mut DbConnection, key: &str, policy: Policy, now: NaiveDateTime) -> QueryResult<()> {
     let existing: Option<(i32, NaiveDateTime)> =
-        lt::table.find(key).select((lt::failures, lt::window_start)).first(conn).optional()?;
+        lt::table.find(key).select((lt::failures, lt::window_start)).get_result(conn).optional()?;
     let (failures, window_start) = match existing {
         Some((failures, start)) if now - start < WINDOW => (failures + 1, start),
         _ => (1, now),

@@ -194,7 +194,7 @@ fn record_upload(
     let attempt = |conn: &mut DbConnection| {
         conn.write_transaction(|conn| {
             let existing =
-                attachments::table.find(sha256).select(AttachmentMeta::as_select()).first(conn).optional()?;
+                attachments::table.find(sha256).select(AttachmentMeta::as_select()).get_result(conn).optional()?;
             let meta = match existing {
                 Some(meta) => meta,
                 None => {
@@ -494,7 +494,7 @@ async fn download(
                 if !caller_may_see_attachment(conn, &user, &sha256)? {
                     return Ok(None);
                 }
-                Ok(attachments::table.find(&sha256).select(AttachmentMeta::as_select()).first(conn).optional()?)
+                Ok(attachments::table.find(&sha256).select(AttachmentMeta::as_select()).get_result(conn).optional()?)
             })
             .await?
             .ok_or(AppError::NotFound)?

@@ -315,7 +315,8 @@ fn audience_json(all: bool, codes: &str) -> serde_json::Value {
 
 /// The document, if the caller manages it: admins every one, officers their committee's (others: 404).
 pub fn find_managed(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<DocumentRow, AppError> {
-    let row = d::table.find(id).select(DocumentRow::as_select()).first(conn).optional()?.ok_or(AppError::NotFound)?;
+    let row =
+        d::table.find(id).select(DocumentRow::as_select()).get_result(conn).optional()?.ok_or(AppError::NotFound)?;
     let allowed = match user.role {
         Role::Admin => true,
         Role::Officer => row.owner_committee.is_some() && row.owner_committee == user.committee,
@@ -491,7 +492,7 @@ fn write_revision(
     let revision: i32 = rev::table
         .filter(rev::document_id.eq(&row.id))
         .select(diesel::dsl::max(rev::revision))
-        .first::<Option<i32>>(conn)?
+        .get_result::<Option<i32>>(conn)?
         .unwrap_or(0)
         + 1;
     let audience = audience_text(&draft.audience);
@@ -594,7 +595,7 @@ pub fn restore(conn: &mut DbConnection, user: &AuthUser, id: &str, revision: i32
                 rev::publish_at,
                 rev::expires_at,
             ))
-            .first(conn)
+            .get_result(conn)
             .optional()?
             .ok_or(AppError::NotFound)?;
         let attachments = stored_attachments(&old.6);

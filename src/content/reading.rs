@@ -117,5 +117,5 @@ pub fn find(conn: &mut DbConnection, user: &AuthUser, id: &str) -> QueryResult<O
                 .or(exists(aud::table.filter(aud::document_id.eq(d::id)).filter(aud::committee_code.eq(committee)))),
         );
     }
-    query.select(LiveDocument::as_select()).first(conn).optional()
+    query.select(LiveDocument::as_select()).get_result(conn).optional()
 }

@@ -38,7 +38,7 @@ pub fn contribution(conn: &mut DbConnection, member_id: i64) -> QueryResult<Opti
             members::activated_at,
             exists(inst::table.filter(inst::member_id.eq(member_id)).filter(inst::deleted_at.is_null())),
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(row.map(|(committee, unit, cell, status, activated_at, installed)| {
         let eligible = status == "eligible";
@@ -294,7 +294,7 @@ fn up_to_date_totals(conn: &mut DbConnection, committees: Option<&[String]>) -> 
             .inner_join(reach::table)
             .filter(reach::committee_code.eq(&code).or(reach::committee_code.eq("*")))
             .select(diesel::dsl::max(d::feed_seq))
-            .first(conn)?;
+            .get_result(conn)?;
         let devices: Vec<(String, String)> = inst::table
             .inner_join(members::table)
             .filter(members::committee_code.eq(&code))

@@ -145,7 +145,8 @@ pub fn city(conn: &mut DbConnection, scope: Option<&str>, target: u64, now: Naiv
 
 /// One committee with its units and cells, or `None` if there is no such committee.
 pub fn committee(conn: &mut DbConnection, code: &str) -> QueryResult<Option<CommitteeReport>> {
-    let Some(name) = committees::table.find(code).select(committees::name).first::<String>(conn).optional()? else {
+    let Some(name) = committees::table.find(code).select(committees::name).get_result::<String>(conn).optional()?
+    else {
         return Ok(None);
     };
     let rows: Vec<CountRow> =

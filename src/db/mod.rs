@@ -1,4 +1,7 @@
 //! The database: one connection type for both backends, the pool, and the URL that picks the backend.
+//!
+//! Lookups of one row use `get_result`, not `first`: `first` adds `LIMIT ?`, and SQLite re-prepares a cached
+//! statement with a bound LIMIT every time it runs (a full SQL parse per request on the sync path).
 
 pub mod migrations;
 pub mod schema;

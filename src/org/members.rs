@@ -79,7 +79,7 @@ fn has_installation() -> _ {
 }
 
 pub fn find(conn: &mut DbConnection, card_number: &str) -> QueryResult<Option<Member>> {
-    members::table.filter(members::card_number.eq(card_number)).select(Member::as_select()).first(conn).optional()
+    members::table.filter(members::card_number.eq(card_number)).select(Member::as_select()).get_result(conn).optional()
 }
 
 /// Eligible members of a committee who have never signed in, in the order slips are handed out.
@@ -150,7 +150,7 @@ pub fn profile(conn: &mut DbConnection, user: &AuthUser) -> Result<Value, AppErr
                 .inner_join(committees::table)
                 .filter(members::id.eq(id))
                 .select((Member::as_select(), committees::name))
-                .first::<(Member, String)>(conn)
+                .get_result::<(Member, String)>(conn)
                 .optional()?
                 .ok_or(AppError::Unauthorized)?;
             Ok(json!({
@@ -168,12 +168,12 @@ pub fn profile(conn: &mut DbConnection, user: &AuthUser) -> Result<Value, AppErr
             let (login, committee_code) = staff::table
                 .find(id)
                 .select((staff::login, staff::committee_code))
-                .first::<(String, Option<String>)>(conn)
+                .get_result::<(String, Option<String>)>(conn)
                 .optional()?
                 .ok_or(AppError::Unauthorized)?;
             let committee = match committee_code {
                 Some(code) => {
-                    let name: String = committees::table.find(&code).select(committees::name).first(conn)?;
+                    let name: String = committees::table.find(&code).select(committees::name).get_result(conn)?;
                     json!({ "code": code, "name": name })
                 }
                 None => Value::Null,

@@ -80,12 +80,12 @@ pub fn ensure_first_admin(conn: &mut DbConnection) -> Result<Option<String>, App
 /// The disabled admin account that authors the demo handbook; its id.
 pub fn ensure_demo_publisher(conn: &mut DbConnection) -> Result<i64, AppError> {
     let login = "demo.publisher";
-    if let Some(id) = staff::table.filter(staff::login.eq(login)).select(staff::id).first(conn).optional()? {
+    if let Some(id) = staff::table.filter(staff::login.eq(login)).select(staff::id).get_result(conn).optional()? {
         return Ok(id);
     }
     let unusable = crate::auth::secrets::random_token();
     let new = NewStaff { login: login.into(), role: Role::Admin, committee_code: None };
     create(conn, &new, &unusable)?;
     diesel::update(staff::table.filter(staff::login.eq(login))).set(staff::disabled.eq(true)).execute(conn)?;
-    Ok(staff::table.filter(staff::login.eq(login)).select(staff::id).first(conn)?)
+    Ok(staff::table.filter(staff::login.eq(login)).select(staff::id).get_result(conn)?)
 }

@@ -49,7 +49,7 @@ pub fn find_committee(conn: &mut DbConnection, code: &str) -> QueryResult<Option
     Ok(with_eligible()
         .filter(committees::code.eq(code))
         .select(committee_columns())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(committee))
 }

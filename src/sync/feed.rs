@@ -16,5 +16,5 @@ pub fn next_position(conn: &mut DbConnection) -> QueryResult<i64> {
 
 /// The newest committed position.
 pub fn current_position(conn: &mut DbConnection) -> QueryResult<i64> {
-    feed_state::table.find(1).select(feed_state::seq).first(conn)
+    feed_state::table.find(1).select(feed_state::seq).get_result(conn)
 }

@@ -104,7 +104,8 @@ pub fn register(
     };
     conn.write_transaction(|conn| {
         let at = now();
-        let previous: Option<Option<i64>> = inst::table.find(&id).select(inst::member_id).first(conn).optional()?;
+        let previous: Option<Option<i64>> =
+            inst::table.find(&id).select(inst::member_id).get_result(conn).optional()?;
         let exists = previous.is_some();
         // The device may leave one member and join another: both members' coverage moves.
         let affected: Vec<i64> = [previous.flatten(), member_id].into_iter().flatten().collect();
@@ -138,7 +139,7 @@ pub fn register(
                 .execute(conn)?;
         }
         counters::apply_changes(conn, &affected, before)?;
-        let view = inst::table.find(&id).select(InstallationView::as_select()).first(conn)?;
+        let view = inst::table.find(&id).select(InstallationView::as_select()).get_result(conn)?;
         Ok((!exists, view))
     })
 }
@@ -147,8 +148,11 @@ pub fn register(
 pub fn remove(conn: &mut DbConnection, user: &AuthUser, installation_id: &str) -> Result<(), AppError> {
     let id = parse_id(installation_id).ok_or(AppError::NotFound)?;
     conn.write_transaction(|conn| {
-        let owner: Option<(String, Option<NaiveDateTime>, Option<i64>)> =
-            inst::table.find(&id).select((inst::subject, inst::deleted_at, inst::member_id)).first(conn).optional()?;
+        let owner: Option<(String, Option<NaiveDateTime>, Option<i64>)> = inst::table
+            .find(&id)
+            .select((inst::subject, inst::deleted_at, inst::member_id))
+            .get_result(conn)
+            .optional()?;
         match owner {
             Some((subject, None, member)) if subject == user.subject.to_string() || user.role == Role::Admin => {
                 let remove = |conn: &mut DbConnection| {
@@ -193,7 +197,7 @@ pub fn sync_context(conn: &mut DbConnection, member_id: i64, installation_id: &s
         .filter(inst::deleted_at.is_null())
         .filter(members::status.ne("left"))
         .select((members::committee_code, inst::last_seen_at, newest))
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or_else(unknown)?;
     let at = now();
