@@ -11,7 +11,62 @@ async fn member_count(app: &TestApp) -> i64 {
     app.count("SELECT count(*) AS n FROM members").await
 }
 
+/// What a bulk load into an empty table must leave exactly as the migrations made it: the indexes of `members`
+/// and its foreign keys.
+async fn members_schema(app: &TestApp) -> Vec<String> {
+    app.db()
+        .run(|conn| {
+            use diesel::prelude::*;
+            #[derive(QueryableByName)]
+            struct Line {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                line: String,
+            }
+            let sql = match conn {
+                handbook::db::DbConnection::Sqlite(_) => {
+                    "SELECT name || ': ' || COALESCE(sql, '') AS line FROM sqlite_master WHERE tbl_name = 'members' \
+                     UNION ALL SELECT 'fk: ' || \"from\" || ' -> ' || \"table\" || '.' || \"to\" FROM pragma_foreign_key_list('members') \
+                     ORDER BY 1"
+                }
+                handbook::db::DbConnection::Postgresql(_) => {
+                    "SELECT indexdef AS line FROM pg_indexes WHERE tablename = 'members' \
+                     UNION ALL SELECT conname || ': ' || pg_get_constraintdef(oid) FROM pg_constraint \
+                     WHERE conrelid = 'members'::regclass ORDER BY 1"
+                }
+            };
+            Ok(diesel::sql_query(sql).load::<Line>(conn)?.into_iter().map(|l| l.line).collect())
+        })
+        .await
+        .unwrap()
+}
+
 both_backends! {
+    async fn the_first_load_of_the_city_keeps_the_tables_indexes_and_keys(app: TestApp) {
+        let codes: Vec<&str> = handbook::org::demo::COMMITTEES.iter().map(|(code, _, _)| *code).collect();
+        app.seed_committees(&codes).await;
+        let admin = app.admin_token().await;
+        let schema = members_schema(&app).await;
+        assert!(schema.len() >= 4, "{schema:?}");
+        let csv = handbook::org::demo::members_csv(20_000, 7);
+        let outcome = app.import(&admin, &csv).await;
+        assert_eq!(outcome["created"].as_u64().unwrap() as i64, member_count(&app).await);
+        assert_eq!(members_schema(&app).await, schema, "indexes and keys as the migrations made them");
+        let unknown_committee = app
+            .db()
+            .run(|conn| {
+                use diesel::prelude::*;
+                Ok(diesel::sql_query(
+                    "INSERT INTO members (card_number, full_name, search_name, committee_code, unit, cell, status, created_at, updated_at) \
+                     VALUES ('999999999', 'X', 'x', 'NOPE', 'u', 'c', 'eligible', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+                )
+                .execute(conn)?)
+            })
+            .await;
+        assert!(unknown_committee.is_err(), "the committee foreign key holds");
+        let again = app.import(&admin, &csv).await;
+        assert_eq!(again["unchanged"], outcome["created"]);
+    }
+
     async fn an_import_creates_updates_moves_and_counts(app: TestApp) {
         app.seed_committees(&["HK", "BD"]).await;
         let admin = app.admin_token().await;
