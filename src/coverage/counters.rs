@@ -216,8 +216,9 @@ pub fn recount(conn: &mut DbConnection, committees: &[String], now: NaiveDateTim
     }
     if let DbConnection::Postgresql(pg) = conn {
         // The rows were replaced wholesale: PostgreSQL's planner gets their statistics now rather than at the next
-        // autovacuum (without them the city report scans every counter row instead of reading the 48 it needs).
-        diesel::sql_query("ANALYZE coverage_counts").execute(pg)?;
+        // autovacuum, and those of the 48 committees, which autovacuum never analyses (fewer rows than its threshold
+        // of 50 changes). Without them the city report scans every counter row instead of reading the 48 it needs.
+        diesel::sql_query("ANALYZE committees, coverage_counts").execute(pg)?;
     }
     refresh_up_to_date(conn, Some(committees))
 }
