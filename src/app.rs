@@ -23,12 +23,13 @@ pub struct AppState {
     pub settings: Settings,
     pub metrics: Metrics,
     pub auth: Auth,
+    pub seen: sync::seen::SeenLog,
 }
 
 impl AppState {
     pub fn new(db: Db, settings: Settings) -> Result<web::Data<AppState>, KeyError> {
         let auth = Auth::from_settings(&settings)?;
-        Ok(web::Data::new(AppState { db, settings, metrics: Metrics::new(), auth }))
+        Ok(web::Data::new(AppState { db, settings, metrics: Metrics::new(), auth, seen: Default::default() }))
     }
 }
 

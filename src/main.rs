@@ -290,6 +290,8 @@ fn serve(settings: Settings, bind: String, demo: bool) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         handbook::content::schedule::spawn(state.clone());
         handbook::coverage::jobs::spawn(state.clone());
+        handbook::sync::seen::spawn(state.clone());
+        let last_notes = state.clone();
         let server = HttpServer::new(move || app::build(state.clone()))
             .bind(&bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?
@@ -299,6 +301,9 @@ fn serve(settings: Settings, bind: String, demo: bool) -> anyhow::Result<()> {
             .keep_alive(std::time::Duration::from_secs(30))
             .run();
         server.await?;
+        if let Err(error) = handbook::sync::seen::write_pending(&last_notes).await {
+            tracing::warn!(%error, "could not record when devices were last seen");
+        }
         tracing::info!("stopped");
         Ok(())
     })

@@ -43,6 +43,50 @@ async fn sync_request(app: &TestApp, token: &str, installation: &str, query: &st
 }
 
 both_backends! {
+    async fn polls_note_when_a_device_was_seen_and_the_notes_are_written_in_one_go(app: TestApp) {
+        let org = world(&app).await;
+        let mut device = common::SyncClient::register(&app, &org.member_hk).await;
+        let id = device.installation_id.clone();
+        let last_seen = move |app: &TestApp| {
+            let id = id.clone();
+            let db = app.db().clone();
+            async move {
+                db.run(move |conn| {
+                    use diesel::prelude::*;
+                    use handbook::db::schema::installations as inst;
+                    Ok(inst::table.find(&id).select(inst::last_seen_at).get_result::<chrono::NaiveDateTime>(conn)?)
+                })
+                .await
+                .unwrap()
+            }
+        };
+        let two_minutes_ago = chrono::Timelike::with_nanosecond(&(handbook::time::now() - chrono::Duration::minutes(2)), 0).unwrap();
+        let stale = two_minutes_ago;
+        let id = device.installation_id.clone();
+        app.db()
+            .run(move |conn| {
+                use diesel::prelude::*;
+                use handbook::db::schema::installations as inst;
+                diesel::update(inst::table.find(&id)).set(inst::last_seen_at.eq(stale)).execute(conn)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+
+        device.sync(&app).await;
+        device.sync(&app).await; // a poll: 304
+        assert!(device.not_modified >= 1);
+        assert_eq!(last_seen(&app).await, two_minutes_ago, "noted, not yet written");
+        assert_eq!(handbook::sync::seen::write_pending(&app.state).await.unwrap(), 1, "one device, one write");
+        let written = last_seen(&app).await;
+        assert!(written > two_minutes_ago + chrono::Duration::seconds(100), "{written}");
+
+        // Within the minute, polls note nothing new.
+        device.sync(&app).await;
+        assert_eq!(handbook::sync::seen::write_pending(&app.state).await.unwrap(), 0);
+        assert_eq!(last_seen(&app).await, written);
+    }
+
     async fn installations_register_idempotently_and_move_between_members(app: TestApp) {
         let w = world(&app).await;
         let id = uuid::Uuid::new_v4().to_string();

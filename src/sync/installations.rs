@@ -9,10 +9,11 @@ use crate::coverage::counters;
 use crate::db::schema::{feed_state, installations as inst, members};
 use crate::db::DbConnection;
 use crate::error::{AppError, FieldError};
+use crate::sync::seen::SeenLog;
 use crate::time::now;
 
 pub const PLATFORMS: [&str; 3] = ["android", "ios", "web"];
-/// `last_seen_at` is written at most this often per installation, so that syncing is not a write per request.
+/// `last_seen_at` is noted at most this often per installation.
 pub const SEEN_EVERY_SECONDS: i64 = 60;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -178,15 +179,20 @@ pub fn list_for_subject(conn: &mut DbConnection, subject: &str) -> QueryResult<V
         .load(conn)
 }
 
-/// What a sync request needs to know before any document is touched, in one query: the member's current
-/// committee (through its live installation with this id) and the newest feed position. Notes that the device
-/// was seen, at most once a minute.
+/// What a sync request needs to know before any document is touched, in one read: the member's current
+/// committee (through its live installation with this id) and the newest feed position. Notes in `seen` that the
+/// device was seen, at most once a minute (`seen` writes it later).
 pub struct SyncContext {
     pub committee: String,
     pub newest: i64,
 }
 
-pub fn sync_context(conn: &mut DbConnection, member_id: i64, installation_id: &str) -> Result<SyncContext, AppError> {
+pub fn sync_context(
+    conn: &mut DbConnection,
+    seen: &SeenLog,
+    member_id: i64,
+    installation_id: &str,
+) -> Result<SyncContext, AppError> {
     let unknown = || AppError::NotFound;
     let id = parse_id(installation_id).ok_or_else(unknown)?;
     let newest = feed_state::table.select(feed_state::seq).single_value().assume_not_null();
@@ -202,7 +208,7 @@ pub fn sync_context(conn: &mut DbConnection, member_id: i64, installation_id: &s
         .ok_or_else(unknown)?;
     let at = now();
     if (at - last_seen).num_seconds() >= SEEN_EVERY_SECONDS {
-        diesel::update(inst::table.find(&id)).set(inst::last_seen_at.eq(at)).execute(conn)?;
+        seen.note(&id, at);
     }
     Ok(SyncContext { committee, newest })
 }

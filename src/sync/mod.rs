@@ -5,3 +5,4 @@ pub mod cursor;
 pub mod feed;
 pub mod installations;
 pub mod routes;
+pub mod seen;
