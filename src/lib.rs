@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod content;
 pub mod coverage;
+pub mod csv_export;
 pub mod db;
 pub mod error;
 pub mod openapi;

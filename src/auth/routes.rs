@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::audit;
+use crate::csv_export::{Cell, CsvExport};
 use crate::error::{AppError, FieldError};
 use crate::openapi::{problems as p, schemas as s};
 use crate::org::{members, staff, store as committees};
@@ -417,22 +418,14 @@ async fn issue_committee_codes(
                     Some(&code),
                     json!({ "count": codes.len() }),
                 )?;
-                let mut out = csv::Writer::from_writer(Vec::new());
                 let expires = crate::time::rfc3339(expires_at);
-                out.write_record(["card_number", "full_name", "unit", "cell", "activation_code", "expires_at"])
-                    .map_err(anyhow::Error::from)?;
+                let mut out =
+                    CsvExport::new(&["card_number", "full_name", "unit", "cell", "activation_code", "expires_at"])?;
                 for (member, code) in pending.iter().zip(&codes) {
-                    out.write_record([
-                        &member.card_number,
-                        &member.full_name,
-                        &member.unit,
-                        &member.cell,
-                        code,
-                        &expires,
-                    ])
-                    .map_err(anyhow::Error::from)?;
+                    let cells = [&member.card_number, &member.full_name, &member.unit, &member.cell, code, &expires];
+                    out.row(cells.map(|text| Cell::Text(text)))?;
                 }
-                Ok::<_, AppError>(out.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+                out.finish()
             })
         })
         .await?;

@@ -7,6 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::csv_export::{Cell, CsvExport};
 use crate::db::schema::{committees, coverage_counts as cc, coverage_history as ch, installations as inst, members};
 use crate::db::DbConnection;
 use crate::error::AppError;
@@ -267,33 +268,31 @@ pub fn snapshot(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usiz
 
 /// The rows of `/api/v1/coverage.csv`. Kept in step with `routes::city_csv` by a test.
 pub fn city_csv_bytes(report: &CityReport) -> Result<Vec<u8>, AppError> {
-    let mut out = csv::Writer::from_writer(Vec::new());
     let header = ["code", "name", "eligible", "activated", "installed", "active_30d", "up_to_date", "coverage"];
-    out.write_record(header).map_err(anyhow::Error::from)?;
+    let mut out = CsvExport::new(&header)?;
     for c in &report.committees {
         let n = c.counts;
-        out.write_record([
-            c.code.clone(),
-            c.name.clone(),
-            n.eligible.to_string(),
-            n.activated.to_string(),
-            n.installed.to_string(),
-            n.active_30d.to_string(),
-            n.up_to_date.to_string(),
-            format!("{:.4}", n.coverage),
-        ])
-        .map_err(anyhow::Error::from)?;
+        out.row([
+            Cell::Text(&c.code),
+            Cell::Text(&c.name),
+            Cell::Count(n.eligible),
+            Cell::Count(n.activated),
+            Cell::Count(n.installed),
+            Cell::Count(n.active_30d),
+            Cell::Count(n.up_to_date),
+            Cell::Ratio(n.coverage),
+        ])?;
     }
-    Ok(out.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    out.finish()
 }
 
 /// The rows of `/api/v1/coverage/{code}/not-installed?format=csv`.
 pub fn not_installed_csv_bytes(rows: &[NotInstalled]) -> Result<Vec<u8>, AppError> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(["card_number", "full_name", "unit", "cell", "activated"]).map_err(anyhow::Error::from)?;
+    let mut out = CsvExport::new(&["card_number", "full_name", "unit", "cell", "activated"])?;
     for m in rows {
         let activated = if m.activated { "yes" } else { "no" };
-        out.write_record([&m.card_number, &m.full_name, &m.unit, &m.cell, activated]).map_err(anyhow::Error::from)?;
+        let cells = [&m.card_number, &m.full_name, &m.unit, &m.cell].map(|text| Cell::Text(text));
+        out.row(cells.into_iter().chain([Cell::Text(activated)]))?;
     }
-    Ok(out.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    out.finish()
 }
