@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use crate::ops::addresses::IpRange;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     /// Human-readable lines.
@@ -60,6 +62,15 @@ pub struct Settings {
     #[arg(long, env = "HANDBOOK_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     pub trusted_proxies: Vec<std::net::IpAddr>,
 
+    /// Address ranges (CIDR, comma-separated) that may read /metrics; behind trusted proxies the client's
+    /// address counts, and a request forwarded by an untrusted peer is refused. Others get 404.
+    #[arg(long, env = "HANDBOOK_METRICS_ALLOW", value_delimiter = ',', default_values_t = IpRange::loopback(), global = true)]
+    pub metrics_allow: Vec<IpRange>,
+
+    /// A token that may read /metrics from any address, sent as `Authorization: Bearer <token>`.
+    #[arg(long, env = "HANDBOOK_METRICS_TOKEN", hide_env_values = true, global = true)]
+    pub metrics_token: Option<String>,
+
     /// Largest attachment accepted, in bytes.
     #[arg(long, env = "HANDBOOK_ATTACHMENT_MAX_BYTES", default_value_t = 64 * 1024 * 1024, global = true)]
     pub attachment_max_bytes: u64,
@@ -93,6 +104,8 @@ impl Settings {
             refresh_idle_days: 30,
             refresh_max_days: 180,
             trusted_proxies: Vec::new(),
+            metrics_allow: IpRange::loopback(),
+            metrics_token: None,
             attachment_max_bytes: 64 * 1024 * 1024,
             snapshot_hour: 17,
             body_timeout: 20,

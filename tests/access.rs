@@ -25,7 +25,9 @@ fn matrix() -> Vec<Row> {
     vec![
         ("/healthz", Method::GET, "/healthz", "", PUBLIC_200),
         ("/readyz", Method::GET, "/readyz", "", PUBLIC_200),
-        ("/metrics", Method::GET, "/metrics", "", PUBLIC_200),
+        // Only for the allowed address ranges or the metrics token: these requests come from no address at all,
+        // and no caller's token is the metrics token (tests/foundation.rs serves it to those who may read it).
+        ("/metrics", Method::GET, "/metrics", "", [404; 9]),
         ("/.well-known/jwks.json", Method::GET, "/.well-known/jwks.json", "", PUBLIC_200),
         ("/api/v1/openapi.json", Method::GET, "/api/v1/openapi.json", "", PUBLIC_200),
         ("/api/v1/committees", Method::GET, "/api/v1/committees", "", ANY_SIGNED_IN_200),

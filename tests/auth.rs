@@ -282,3 +282,44 @@ both_backends! {
         assert_eq!(activated.status, 200);
     }
 }
+
+/// Behind a trusted proxy (10.0.0.1), a client whose address is blocked stays blocked whatever it puts on the
+/// left of X-Forwarded-For: the proxy's own entry, on the right, names it (port and all).
+async fn forwarded_for_cannot_lift_a_block(app: TestApp) {
+    organisation(&app).await;
+    let login = |n: usize, forwarded_for: &str| {
+        actix_web::test::TestRequest::post()
+            .uri("/api/v1/auth/login")
+            .peer_addr("10.0.0.1:443".parse().unwrap())
+            .insert_header(("X-Forwarded-For", forwarded_for.to_owned()))
+            .set_json(json!({"login": format!("nobody{n}"), "password": "wrong guess"}))
+    };
+    let free = handbook::auth::throttle::ADDRESS.free_failures as usize;
+    for n in 0..=free {
+        app.send(login(n, &format!("203.0.113.7:{}", 50_000 + n))).await.problem(401);
+    }
+    app.send(login(1000, "203.0.113.7:51234")).await.problem(429);
+    app.send(login(1001, "9.9.9.9, 203.0.113.7:51234")).await.problem(429);
+    app.send(login(1002, "9.9.9.9, [::ffff:203.0.113.7]:51234")).await.problem(429);
+    // Another client behind the same proxy is not held back.
+    app.send(login(1003, "9.9.9.9, 203.0.113.8:51234")).await.problem(401);
+}
+
+mod forwarded_for_is_read_from_the_right {
+    use super::*;
+    use common::Backend;
+
+    fn behind_proxy(settings: &mut handbook::config::Settings) {
+        settings.trusted_proxies = vec!["10.0.0.1".parse().unwrap()];
+    }
+
+    #[actix_web::test]
+    async fn sqlite() {
+        forwarded_for_cannot_lift_a_block(TestApp::start_with(Backend::Sqlite, behind_proxy).await).await;
+    }
+
+    #[actix_web::test]
+    async fn postgres() {
+        forwarded_for_cannot_lift_a_block(TestApp::start_with(Backend::Postgres, behind_proxy).await).await;
+    }
+}

@@ -5,8 +5,80 @@ mod common;
 
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
-use common::{Backend, TestApp};
+use common::{Answer, Backend, TestApp};
+use handbook::ops::addresses::IpRange;
 use handbook::org::store;
+
+/// /metrics, read from the machine itself (the default allowed range).
+async fn scrape(app: &TestApp) -> Answer {
+    let answer = app.send(TestRequest::get().uri("/metrics").peer_addr("127.0.0.1:45000".parse().unwrap())).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    answer
+}
+
+/// Requests no client should be able to turn into new metrics: invented and very long methods, unknown paths.
+async fn invented_requests(app: &TestApp, numbers: std::ops::Range<usize>) {
+    for n in numbers {
+        let method = if n % 2 == 0 { format!("INVENTED{n}") } else { format!("{}{n}", "X".repeat(8 * 1024)) };
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let path = if n % 3 == 0 { "/healthz".to_owned() } else { format!("/no/such/page/{n}") };
+        let answer = app.send(TestRequest::default().method(method).uri(&path)).await;
+        assert!(answer.status.is_client_error(), "{}", answer.status);
+    }
+}
+
+/// The values a label takes in the request metrics.
+fn label_values(text: &str, label: &str) -> std::collections::BTreeSet<String> {
+    let prefix = format!("{label}=\"");
+    text.lines()
+        .filter(|line| line.starts_with("handbook_http_request"))
+        .filter_map(|line| Some(line.split(&prefix).nth(1)?.split('"').next()?.to_owned()))
+        .collect()
+}
+
+/// Metrics from anywhere with this token, and without it from loopback and 198.51.100.0/24, behind the
+/// trusted proxy 10.0.0.1.
+fn metrics_settings(settings: &mut handbook::config::Settings) {
+    settings.metrics_token = Some("metrics-secret".into());
+    settings.metrics_allow.push("198.51.100.0/24".parse::<IpRange>().unwrap());
+    settings.trusted_proxies = vec!["10.0.0.1".parse().unwrap()];
+}
+
+async fn metrics_access(app: TestApp) {
+    let from = |address: &str| TestRequest::get().uri("/metrics").peer_addr(address.parse().unwrap());
+    let status = |request: TestRequest| async { app.send(request).await.status.as_u16() };
+    assert_eq!(status(TestRequest::get().uri("/metrics")).await, 404, "no peer address");
+    assert_eq!(status(from("127.0.0.1:4000")).await, 200);
+    assert_eq!(status(from("[::1]:4000")).await, 200);
+    assert_eq!(status(from("198.51.100.7:4000")).await, 200);
+    app.send(from("203.0.113.5:4000")).await.problem(404);
+    let token = |request: TestRequest, token: &str| request.insert_header(("Authorization", format!("Bearer {token}")));
+    assert_eq!(status(token(from("203.0.113.5:4000"), "metrics-secret")).await, 200);
+    assert_eq!(status(token(TestRequest::get().uri("/metrics"), "metrics-secret")).await, 200);
+    assert_eq!(status(token(from("203.0.113.5:4000"), "metrics-secreT")).await, 404);
+    assert_eq!(status(token(from("203.0.113.5:4000"), "")).await, 404);
+    // Behind the trusted proxy, the client's address counts; the left-hand entries are the client's own words.
+    let forwarded = |peer: &str, chain: &str| from(peer).insert_header(("X-Forwarded-For", chain.to_owned()));
+    assert_eq!(status(forwarded("10.0.0.1:4000", "198.51.100.7")).await, 200);
+    assert_eq!(status(forwarded("10.0.0.1:4000", "127.0.0.1, 203.0.113.5")).await, 404);
+    assert_eq!(status(forwarded("10.0.0.1:4000", "203.0.113.5, 127.0.0.1:80")).await, 200);
+    // A proxy not configured as trusted forwards for clients it does not name to us: refused.
+    assert_eq!(status(forwarded("127.0.0.1:4000", "127.0.0.1")).await, 404);
+}
+
+mod metrics_are_served_to_allowed_addresses_and_the_token_only {
+    use super::*;
+
+    #[actix_web::test]
+    async fn sqlite() {
+        metrics_access(TestApp::start_with(Backend::Sqlite, metrics_settings).await).await;
+    }
+
+    #[actix_web::test]
+    async fn postgres() {
+        metrics_access(TestApp::start_with(Backend::Postgres, metrics_settings).await).await;
+    }
+}
 
 both_backends! {
     async fn healthz_answers_ok(app: TestApp) {
@@ -30,7 +102,7 @@ both_backends! {
         app.get("/healthz").await;
         app.get("/healthz").await;
         app.get("/no/such/page").await;
-        let answer = app.get("/metrics").await;
+        let answer = scrape(&app).await;
         assert_eq!(answer.status, 200);
         assert!(answer.header("content-type").unwrap().starts_with("text/plain"));
         let text = answer.text();
@@ -42,6 +114,29 @@ both_backends! {
         assert!(text.contains(r#"handbook_http_request_duration_seconds_bucket{method="GET",route="/healthz",status="200",le="#));
         assert!(text.contains("handbook_db_pool_max_connections 4"), "{text}");
         assert!(text.contains("handbook_db_pool_connections "));
+    }
+
+    async fn metrics_labels_come_from_fixed_sets(app: TestApp) {
+        scrape(&app).await;
+        invented_requests(&app, 0..10).await;
+        let after_10 = scrape(&app).await.text();
+        invented_requests(&app, 10..300).await;
+        let after_300 = scrape(&app).await.text();
+        assert!(
+            after_300.len() < after_10.len() + 2048,
+            "/metrics grew from {} to {} bytes",
+            after_10.len(),
+            after_300.len()
+        );
+        let methods = label_values(&after_300, "method");
+        assert!(methods.iter().all(|m| ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"].contains(&m.as_str())), "{methods:?}");
+        assert!(methods.contains("OTHER"), "{methods:?}");
+        let routes = label_values(&after_300, "route");
+        assert_eq!(routes, ["/healthz", "/metrics", "unmatched"].map(String::from).into(), "{after_300}");
+        let statuses = label_values(&after_300, "status");
+        assert!(statuses.iter().all(|s| s.len() == 3 && s.parse::<u16>().is_ok()), "{statuses:?}");
+        assert!(after_300.contains(r#"handbook_http_requests_total{method="OTHER",route="unmatched",status="404"} 200"#), "{after_300}");
+        assert!(after_300.contains(r#"handbook_http_requests_total{method="OTHER",route="/healthz",status="405"} 100"#), "{after_300}");
     }
 
     async fn a_request_id_is_echoed_or_generated(app: TestApp) {

@@ -45,17 +45,15 @@ impl Auth {
         })
     }
 
-    /// The client's address: the peer, or the last address a trusted proxy put in X-Forwarded-For.
+    /// The client's address as text (`unknown` without a peer address): see `client_ip`.
     pub fn client_address(&self, req: &actix_web::HttpRequest) -> String {
-        let peer = req.peer_addr().map(|addr| addr.ip());
-        if let Some(peer) = peer.filter(|ip| self.trusted_proxies.contains(ip)) {
-            let forwarded = req
-                .headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').map(str::trim).find_map(|a| a.parse::<IpAddr>().ok()));
-            return forwarded.unwrap_or(peer).to_string();
-        }
-        peer.map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into())
+        self.client_ip(req).map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into())
+    }
+
+    /// The client's address: the peer, or behind trusted proxies X-Forwarded-For read from the right
+    /// (`ops::addresses::client_ip`).
+    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<IpAddr> {
+        let peer = req.peer_addr()?.ip();
+        Some(crate::ops::addresses::client_ip(peer, &self.trusted_proxies, req.headers()))
     }
 }

@@ -113,7 +113,7 @@ impl AuthUser {
     }
 }
 
-fn bearer_token(req: &HttpRequest) -> Option<&str> {
+pub(crate) fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())

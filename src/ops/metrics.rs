@@ -1,9 +1,21 @@
 //! Prometheus metrics: requests by route and status, their latency, and the state of the pool.
+//!
+//! Every label comes from a fixed set, so that no client can make the metrics grow: the method is a standard
+//! one or `OTHER`, the route a pattern of the code or `unmatched`, the status a number. `/metrics` itself is
+//! served only to the configured address ranges or to the holder of the metrics token.
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::Method;
+use actix_web::{web, HttpRequest, HttpResponse};
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
 use crate::app::AppState;
+use crate::auth::user::bearer_token;
+use crate::error::AppError;
+use crate::openapi::problems as p;
+use crate::ops::addresses;
 
 pub struct Metrics {
     registry: Registry,
@@ -41,12 +53,27 @@ impl Metrics {
         Metrics { registry, requests, latency, pool_connections, pool_idle, pool_max }
     }
 
-    pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    /// Counts one answered request. `route` is the matched pattern or `unmatched`, never the path.
+    pub fn observe_request(&self, method: &Method, route: &str, status: u16, seconds: f64) {
         let status = status.to_string();
-        let labels = [method, route, status.as_str()];
+        let labels = [method_label(method), route, status.as_str()];
         self.requests.with_label_values(&labels).inc();
         self.latency.with_label_values(&labels).observe(seconds);
     }
+}
+
+/// The method as a label: a standard method, or `OTHER` for any other (clients may invent methods).
+pub fn method_label(method: &Method) -> &'static str {
+    const STANDARD: [(Method, &str); 7] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::OPTIONS, "OPTIONS"),
+    ];
+    STANDARD.iter().find(|(standard, _)| standard == method).map_or("OTHER", |(_, label)| label)
 }
 
 impl Default for Metrics {
@@ -55,15 +82,21 @@ impl Default for Metrics {
     }
 }
 
+/// Prometheus metrics, for the address ranges of `HANDBOOK_METRICS_ALLOW` (default: the machine itself) and for
+/// `Authorization: Bearer <HANDBOOK_METRICS_TOKEN>`; anyone else is told 404, as for an unknown path.
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "ops",
     responses(
         (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+        (status = 404, response = p::NotFound),
     )
 )]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    if !may_read(&state, &req) {
+        return Err(AppError::NotFound);
+    }
     let metrics = &state.metrics;
     let pool = state.db.pool();
     let pool_state = pool.state();
@@ -73,5 +106,28 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 
     let mut text = Vec::new();
     TextEncoder::new().encode(&metrics.registry.gather(), &mut text).expect("encoding into memory cannot fail");
-    HttpResponse::Ok().content_type(prometheus::TEXT_FORMAT).body(text)
+    Ok(HttpResponse::Ok().content_type(prometheus::TEXT_FORMAT).body(text))
+}
+
+/// Whether the request may read the metrics: it carries the metrics token, or its client address lies in an
+/// allowed range. A request that an untrusted peer forwarded (it has X-Forwarded-For or Forwarded) comes from a
+/// client we cannot know: refused, so that a proxy on an allowed address does not open the metrics to all.
+fn may_read(state: &AppState, req: &HttpRequest) -> bool {
+    let settings = &state.settings;
+    if let (Some(expected), Some(given)) = (settings.metrics_token.as_deref(), bearer_token(req)) {
+        // Digests first, so that neither the bytes nor the length of the token show in the time taken.
+        let digest = |token: &str| -> [u8; 32] { Sha256::digest(token.as_bytes()).into() };
+        let same = digest(expected)[..].ct_eq(&digest(given)[..]);
+        if !expected.is_empty() && bool::from(same) {
+            return true;
+        }
+    }
+    let Some(peer) = req.peer_addr().map(|addr| addr.ip()) else { return false };
+    let proxies = &state.auth.trusted_proxies;
+    let forwarded = ["x-forwarded-for", "forwarded"].iter().any(|name| req.headers().contains_key(*name));
+    if forwarded && !addresses::is_trusted(peer, proxies) {
+        return false;
+    }
+    let client = addresses::client_ip(peer, proxies, req.headers());
+    settings.metrics_allow.iter().any(|range| range.contains(client))
 }

@@ -37,7 +37,7 @@ where
     let started = Instant::now();
     let request_id = request_id(&req);
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let method = req.method().to_string();
+    let method = req.method().clone();
     let answer = service.call(req);
     async move {
         let mut res = answer.await?;
@@ -49,7 +49,7 @@ where
         }
         tracing::info!(
             request_id = request_id.to_str().unwrap_or_default(),
-            method = %method,
+            method = crate::ops::metrics::method_label(&method),
             route = %route,
             status,
             latency_ms = elapsed.as_secs_f64() * 1000.0,

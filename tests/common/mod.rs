@@ -99,6 +99,11 @@ impl Answer {
 
 impl TestApp {
     pub async fn start(backend: Backend) -> TestApp {
+        TestApp::start_with(backend, |_| {}).await
+    }
+
+    /// The App with settings of the test's own (`configure` changes the defaults).
+    pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
         let data_dir = tempfile::tempdir().expect("a temporary folder");
         let database = match backend {
             Backend::Sqlite => TestDatabase::Sqlite,
@@ -108,7 +113,8 @@ impl TestApp {
             TestDatabase::Sqlite => format!("sqlite://{}", data_dir.path().join("handbook.db").display()),
             TestDatabase::Postgres { url, .. } => url.clone(),
         };
-        let settings = Settings::new(url.clone(), data_dir.path());
+        let mut settings = Settings::new(url.clone(), data_dir.path());
+        configure(&mut settings);
         let db = db::open(&url, 4).unwrap_or_else(|e| panic!("cannot open the test database: {e}"));
         let state = AppState::new(db, settings).expect("signing keys");
         let service = actix_web::test::init_service(app::build(state.clone())).await;
