@@ -9,6 +9,7 @@ pub mod coverage;
 pub mod csv_export;
 pub mod db;
 pub mod error;
+pub mod files;
 pub mod openapi;
 pub mod ops;
 pub mod org;

@@ -111,6 +111,12 @@ enum AdminCommand {
 }
 
 fn main() -> ExitCode {
+    // Everything the service writes (database, WAL, keys, attachments, backups) is for its own user only; the
+    // files module sets these modes explicitly too.
+    // SAFETY: umask only sets the process's file-mode mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
     telemetry::init(&cli.settings);
     match run(cli) {
@@ -122,7 +128,11 @@ fn main() -> ExitCode {
     }
 }
 
+/// The data folder made private (0700), and the database opened.
 fn open(settings: &Settings, pool_size: u32) -> anyhow::Result<Db> {
+    let folder = &settings.data_dir;
+    handbook::files::secure_data_folder(folder)
+        .with_context(|| format!("cannot make the data folder {} private", folder.display()))?;
     Ok(db::open(&settings.database_url(), pool_size)?)
 }
 

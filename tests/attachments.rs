@@ -139,6 +139,33 @@ async fn document_for(app: &TestApp, committee: &str, sha: &str) {
 }
 
 both_backends! {
+    async fn stored_files_are_readable_by_the_service_only(app: TestApp) {
+        use std::os::unix::fs::PermissionsExt;
+        // The tests run without the binary's umask: the modes below are set by the code itself.
+        let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let admin = app.admin_token().await;
+        let uploaded = upload(&app, &admin, "a.pdf", "application/pdf", pdf()).await;
+        assert_eq!(uploaded.status, 201, "{}", uploaded.text());
+        let sha = sha256_hex(&pdf());
+        let attachments = app.state.settings.data_dir.join("attachments");
+        let blob = attachments.join(&sha[..2]).join(&sha);
+        assert_eq!(mode(&blob), 0o600, "the blob");
+        for folder in [attachments.clone(), attachments.join("tmp"), attachments.join(&sha[..2])] {
+            assert_eq!(mode(&folder), 0o700, "{}", folder.display());
+        }
+        let data = &app.state.settings.data_dir;
+        assert_eq!(mode(&data.join("jwt-signing-keys.pem")), 0o600, "the signing keys");
+        if app.backend == common::Backend::Sqlite {
+            for file in ["handbook.db", "handbook.db-wal", "handbook.db-shm"] {
+                assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+            }
+            let backup = data.join("backup.db");
+            let target = backup.to_str().unwrap().to_owned();
+            app.db().run(move |conn| handbook::db::backup_into(conn, &target)).await.unwrap();
+            assert_eq!(mode(&backup), 0o600, "the backup");
+        }
+    }
+
     async fn an_upload_is_stored_once_by_its_sha256(app: TestApp) {
         let admin = app.admin_token().await;
         let bytes = pdf();

@@ -334,3 +334,67 @@ fn a_body_dripped_a_byte_at_a_time_is_cut_off_with_408() {
     drip.join().unwrap();
     stop(server);
 }
+
+/// Mode bits of a file or folder.
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+}
+
+/// Every file under a folder.
+fn files_under(folder: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(folder).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn the_data_folder_and_everything_in_it_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let cwd = tempfile::tempdir().unwrap();
+    let data = cwd.path().join("data");
+    let private_files = |what: &str| {
+        let files = files_under(&data);
+        assert!(
+            files.iter().any(|f| f.ends_with("handbook.db"))
+                && files.iter().any(|f| f.ends_with("jwt-signing-keys.pem"))
+        );
+        for file in files {
+            assert_eq!(mode_of(&file), 0o600, "{what}: {}", file.display());
+        }
+        assert_eq!(mode_of(&data), 0o700, "{what}: the data folder");
+    };
+
+    // Demo data brings attachments (blobs in data/attachments); the server its signing key and a WAL.
+    let mut command = handbook(cwd.path());
+    command.args(["demo-data", "--members", "200", "--documents", "20"]);
+    assert!(run_within(command, Duration::from_secs(60)).0.status.success());
+    let (child, port, _) = start_server(cwd.path());
+    assert!(http_get(port, "/metrics").unwrap().starts_with("HTTP/1.0 200"), "metrics from loopback");
+    let attachments = files_under(&data.join("attachments"));
+    assert!(!attachments.is_empty(), "the demo data stored attachments");
+    assert!(data.join("handbook.db-wal").exists(), "the server keeps a WAL");
+    private_files("while serving");
+    stop(child);
+
+    let mut command = handbook(cwd.path());
+    command.args(["backup", "--to", "copy.db"]);
+    assert!(run_within(command, Duration::from_secs(30)).0.status.success());
+    assert_eq!(mode_of(&cwd.path().join("copy.db")), 0o600, "the backup");
+
+    // What an older version left readable to all is made private at the next start.
+    for path in [data.clone(), data.join("handbook.db"), data.join("jwt-signing-keys.pem")] {
+        let mode = if path.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let (child, _, _) = start_server(cwd.path());
+    private_files("after an upgrade");
+    stop(child);
+}

@@ -49,7 +49,10 @@ impl KeySet {
             Some(path) => path.to_path_buf(),
             None => {
                 let path = data_dir.join(DEFAULT_FILE_NAME);
-                if !path.exists() {
+                if path.exists() {
+                    // A file an older version wrote is made private (0600) too.
+                    crate::files::make_private(&path).map_err(|cause| KeyError::Write { path: path.clone(), cause })?;
+                } else {
                     write_new_key_file(&path)?;
                 }
                 path
@@ -148,13 +151,9 @@ fn parse_pem(pem: &str) -> Vec<[u8; 32]> {
 fn write_new_key_file(path: &Path) -> Result<(), KeyError> {
     let write = || -> std::io::Result<()> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
+            crate::files::create_private_folder(parent)?;
         }
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(path)?;
+        let mut file = crate::files::create_private_file(path)?;
         file.write_all(pem_for(&random_seed()).as_bytes())?;
         file.sync_all()
     };

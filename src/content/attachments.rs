@@ -26,6 +26,7 @@ use crate::content::visibility::caller_may_see_attachment;
 use crate::db::schema::attachments;
 use crate::db::DbConnection;
 use crate::error::{payload_error, AppError, Problem};
+use crate::files;
 use crate::openapi::{problems as p, schemas as s};
 use crate::time::now;
 
@@ -140,8 +141,8 @@ async fn upload(
     let opened = {
         let tmp_path = tmp_path.clone();
         web::block(move || {
-            std::fs::create_dir_all(&tmp_dir)?;
-            std::fs::File::create_new(&tmp_path)
+            files::create_private_folder(&tmp_dir)?;
+            files::create_private_file(&tmp_path)
         })
         .await?
         .map_err(|e| io_error(e, "cannot create a temporary attachment file"))?
@@ -161,7 +162,7 @@ async fn upload(
     let stored = root.join(&sha256[..2]).join(&sha256);
     let moving = tmp.0.clone().expect("the temporary file is still ours");
     let placed = web::block(move || -> std::io::Result<()> {
-        std::fs::create_dir_all(stored.parent().expect("a folder"))?;
+        files::create_private_folder(stored.parent().expect("a folder"))?;
         if stored.exists() {
             std::fs::remove_file(&moving)
         } else {
@@ -584,8 +585,11 @@ pub fn store_bytes(
     let path = blob_path(data_dir, &sha256);
     if !path.exists() {
         let folder = path.parent().expect("blob paths have a folder");
-        std::fs::create_dir_all(folder).map_err(|e| io_error(e, "create the attachments folder"))?;
-        std::fs::write(&path, bytes).map_err(|e| io_error(e, "write an attachment"))?;
+        files::create_private_folder(folder).map_err(|e| io_error(e, "create the attachments folder"))?;
+        match files::create_private_file(&path).and_then(|mut file| file.write_all(bytes)) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(io_error(e, "write an attachment")),
+            _ => {}
+        }
     }
     Ok(record_upload(conn, user, &sha256, bytes.len() as i64, content_type, name)?)
 }

@@ -14,6 +14,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 
 use crate::error::AppError;
+use crate::files;
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -183,14 +184,16 @@ pub enum OpenError {
     Url(#[from] DbUrlError),
     #[error("cannot create the folder {folder} for {url}: {cause}")]
     Folder { url: String, folder: String, cause: std::io::Error },
+    #[error("cannot make {file} readable by the service's user only: {cause}")]
+    Private { file: String, cause: std::io::Error },
     #[error("cannot connect to {url}: {cause}")]
     Connect { url: String, cause: String },
     #[error("cannot migrate {url}: {cause}")]
     Migrate { url: String, cause: String },
 }
 
-/// Opens the database a URL names: creates the SQLite folder, connects once to surface the real
-/// error, applies pending migrations, and builds the pool.
+/// Opens the database a URL names: creates the SQLite folder and makes its files private, connects once to
+/// surface the real error, applies pending migrations, and builds the pool.
 pub fn open(database_url: &str, pool_size: u32) -> Result<Db, OpenError> {
     let url = DbUrl::parse(database_url)?;
     if let DbUrl::Sqlite(path) = &url {
@@ -199,6 +202,8 @@ pub fn open(database_url: &str, pool_size: u32) -> Result<Db, OpenError> {
             folder: path.parent().map(|p| p.display().to_string()).unwrap_or_default(),
             cause,
         })?;
+        make_sqlite_files_private(path)
+            .map_err(|(file, cause)| OpenError::Private { file: file.display().to_string(), cause })?;
     }
     let manager = DbManager::new(url.clone());
     let mut first =
@@ -217,11 +222,31 @@ pub fn open(database_url: &str, pool_size: u32) -> Result<Db, OpenError> {
     Ok(Db { pool, url })
 }
 
+/// The folder of the SQLite file; a folder it creates is private (0700).
 fn create_parent_folder(path: &Path) -> std::io::Result<()> {
     match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent),
+        Some(parent) if !parent.as_os_str().is_empty() => files::create_private_folder(parent),
         _ => Ok(()),
     }
+}
+
+/// The database file, its WAL and its shared memory, 0600: a new database starts as an empty private file,
+/// whose mode SQLite gives the WAL and shared-memory files it creates; existing ones are tightened.
+fn make_sqlite_files_private(path: &Path) -> Result<(), (PathBuf, std::io::Error)> {
+    if path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    match files::create_private_file(path) {
+        Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => return Err((path.to_owned(), error)),
+        _ => {}
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let file = PathBuf::from(file);
+        files::make_private(&file).map_err(|error| (file, error))?;
+    }
+    Ok(())
 }
 
 fn one_line(text: &str) -> String {
@@ -326,11 +351,19 @@ impl DbConnection {
     }
 }
 
-/// An online, consistent copy of an SQLite database (`VACUUM INTO`); PostgreSQL is backed up with pg_dump.
+/// An online, consistent copy of an SQLite database (`VACUUM INTO`), into a new private (0600) file;
+/// PostgreSQL is backed up with pg_dump.
 pub fn backup_into(conn: &mut DbConnection, file: &str) -> Result<(), AppError> {
     match conn {
         DbConnection::Sqlite(sqlite) => {
-            diesel::sql_query("VACUUM INTO ?").bind::<diesel::sql_types::Text, _>(file).execute(sqlite)?;
+            // An empty file is a valid target of VACUUM INTO; made here, it is private and surely new.
+            files::create_private_file(Path::new(file))
+                .map_err(|e| anyhow::anyhow!("cannot create the backup file {file}: {e}"))?;
+            let copied = diesel::sql_query("VACUUM INTO ?").bind::<diesel::sql_types::Text, _>(file).execute(sqlite);
+            if copied.is_err() {
+                let _ = std::fs::remove_file(file);
+            }
+            copied?;
             Ok(())
         }
         DbConnection::Postgresql(_) => Err(AppError::BadRequest(
