@@ -7,7 +7,6 @@
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
-
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
