@@ -176,7 +176,7 @@ pub fn spawn(state: actix_web::web::Data<AppState>) {
         loop {
             ticks.tick().await;
             count = count.wrapping_add(1);
-            let prune_now = count % 30 == 0;
+            let prune_now = count.is_multiple_of(30);
             let revoked = std::sync::Arc::clone(&state.auth.revoked);
             let result = state
                 .db
