@@ -28,7 +28,7 @@ request = function()
   local n = counter % 256
   local body = string.format('{"login":"bench.storm%d","password":"a bench password"}', n)
   -- 200 members on 256 networks: no address holds more attempts in flight than its 50 free ones.
-  return wrk.format(nil, nil, {["X-Forwarded-For"] = string.format("10.77.0.%d", n)}, body)
+  return wrk.format(nil, nil, {["Content-Type"] = "application/json", ["X-Forwarded-For"] = string.format("10.77.0.%d", n)}, body)
 end
 LUA
 

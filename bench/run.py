@@ -44,7 +44,7 @@ function request()
   counter = counter + 1
   local n = offset + counter % 128
   local body = string.format('{"login":"bench.storm%d","password":"bench storm pw"}', n)
-  local headers = {["X-Forwarded-For"] = string.format("10.77.%d.%d", math.floor(n / 256), n % 256)}
+  local headers = {["Content-Type"] = "application/json", ["X-Forwarded-For"] = string.format("10.77.%d.%d", math.floor(n / 256), n % 256)}
   return wrk.format(nil, nil, headers, body)
 end
 """
