@@ -218,7 +218,9 @@ pub fn revoke_all(
     for family in &families {
         revocations::record_family(conn, family, now)?;
     }
-    if keep.is_none() {
+    // An account without a live session has no access token to end (a member who never signed in, most of a
+    // mass `left` import): no row for it.
+    if keep.is_none() && !families.is_empty() {
         revocations::record_subject(conn, subject, now)?;
     }
     Ok(revoked)
