@@ -82,10 +82,8 @@ pub async fn login(
     };
 
     // An upgrade that cannot be made now (the hashing queue is full) is made at a later sign-in.
-    let upgraded_hash = match password::needs_rehash(&stored_hash) {
-        true => state.auth.hasher.hash(password).await.ok(),
-        false => None,
-    };
+    let upgraded_hash =
+        if password::needs_rehash(&stored_hash) { state.auth.hasher.hash(password).await.ok() } else { None };
     let subject = account.subject;
     let lifetimes = state.auth.lifetimes;
     let issued = state
