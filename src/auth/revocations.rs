@@ -10,7 +10,7 @@
 //! ([`catch_up`]); the others every [`EVERY`] ([`spawn`]). Rows older than an access token's lifetime revoke
 //! nothing that could still be presented, and are pruned.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, RwLock};
 
 use chrono::{Duration, NaiveDateTime};
@@ -131,11 +131,6 @@ impl Revoked {
         sets.families.retain(|_, revoked_at| *revoked_at >= oldest);
         let oldest = oldest.and_utc().timestamp();
         sets.not_before.retain(|_, not_before| *not_before >= oldest);
-    }
-
-    /// Sessions revoked, for tests and metrics.
-    pub fn families(&self) -> HashSet<String> {
-        self.sets.read().unwrap_or_else(|poisoned| poisoned.into_inner()).families.keys().cloned().collect()
     }
 }
 
