@@ -61,6 +61,9 @@ enum Scope {
     Address,
 }
 
+/// Logins longer than this are throttled by their hash (staff logins have at most 64 characters).
+const MAX_PLAIN_LOGIN: usize = 128;
+
 /// What an attempt is counted against.
 #[derive(Clone, Debug)]
 pub struct Key {
@@ -69,9 +72,16 @@ pub struct Key {
 }
 
 impl Key {
-    /// Sign-in and activation with this login (card number or staff login).
+    /// Sign-in and activation with this login (card number or staff login). A login no account could have (very
+    /// long, or with control characters) is kept as its SHA-256, so that no client text reaches the table unchecked.
     pub fn account(login: &str) -> Key {
-        Key { name: format!("login:{}", login.trim().to_lowercase()), scope: Scope::Account }
+        let login = login.trim().to_lowercase();
+        let name = if login.len() > MAX_PLAIN_LOGIN || login.chars().any(char::is_control) {
+            format!("login-sha256:{}", super::secrets::sha256_hex(&login))
+        } else {
+            format!("login:{login}")
+        };
+        Key { name, scope: Scope::Account }
     }
 
     /// The current password given to change it.
@@ -200,4 +210,16 @@ pub fn finish(conn: &mut DbConnection, keys: &[Key], outcome: Outcome) -> QueryR
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_keys_fold_case_and_hash_what_no_login_looks_like() {
+        assert_eq!(Key::account(" City.Admin ").name, "login:city.admin");
+        assert!(Key::account("a\0b").name.starts_with("login-sha256:"));
+        assert!(Key::account(&"x".repeat(10_000)).name.len() < 100);
+    }
 }
