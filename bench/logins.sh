@@ -10,15 +10,26 @@ work=$(mktemp -d)
 port=18181
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 
-echo "a bench password" | "$bin" --data-dir "$work" --log warn admin create --login bench.admin >/dev/null
-"$bin" --data-dir "$work" --log warn serve --bind "127.0.0.1:$port" >/dev/null 2>&1 &
+# Many accounts: one account has at most one password verification in flight (the others get 429), and 200
+# connections of one wrk thread cycling through 256 accounts never name the same one twice at once.
+for n in $(seq 0 255); do
+  echo "a bench password" | "$bin" --data-dir "$work" --log warn admin create --login "bench.storm$n" >/dev/null
+done
+"$bin" --data-dir "$work" --log warn --trusted-proxies 127.0.0.1 serve --bind "127.0.0.1:$port" >/dev/null 2>&1 &
 server=$!
 until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.2; done
 
 cat > "$work/login.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"login":"bench.admin","password":"a bench password"}'
+counter = 0
+request = function()
+  counter = counter + 1
+  local n = counter % 256
+  local body = string.format('{"login":"bench.storm%d","password":"a bench password"}', n)
+  -- 200 members on 256 networks: no address holds more attempts in flight than its 50 free ones.
+  return wrk.format(nil, nil, {["Content-Type"] = "application/json", ["X-Forwarded-For"] = string.format("10.77.0.%d", n)}, body)
+end
 LUA
 
 echo "== /healthz alone (8 connections)"

@@ -266,7 +266,7 @@ fn create_staff(settings: &Settings, login: String, role: &str, committee: Optio
         std::io::stdin().read_to_string(&mut typed)?;
         (typed.trim_end_matches(['\r', '\n']).to_owned(), false)
     };
-    password::check_length("password", &password).map_err(|e| anyhow::anyhow!("password {}", e.message))?;
+    password::check_new("password", &password, &[&login]).map_err(|e| anyhow::anyhow!("password {}", e.message))?;
     let db = open(settings, 1)?;
     let new = staff::NewStaff { login, role, committee_code: committee.map(|c| c.trim().to_uppercase()) };
     let hash = password::hash_blocking(&password);
@@ -301,6 +301,7 @@ fn serve(settings: Settings, bind: String, demo: bool) -> anyhow::Result<()> {
         handbook::content::schedule::spawn(state.clone());
         handbook::coverage::jobs::spawn(state.clone());
         handbook::sync::seen::spawn(state.clone());
+        handbook::auth::revocations::spawn(state.clone());
         let last_notes = state.clone();
         let server = HttpServer::new(move || app::build(state.clone()))
             .bind(&bind)

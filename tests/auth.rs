@@ -92,7 +92,9 @@ both_backends! {
         let (a, b) = futures_util::future::join(app.post_json("/api/v1/auth/activate", &body), app.post_json("/api/v1/auth/activate", &body)).await;
         let mut statuses = vec![a.status.as_u16(), b.status.as_u16()];
         statuses.sort();
-        assert_eq!(statuses, vec![200, 401]);
+        // The loser is refused by the spent code (401) or, while the winner's attempt is in flight, by the
+        // throttle's one-attempt-at-a-time rule for the account (429).
+        assert!(statuses == [200, 401] || statuses == [200, 429], "{statuses:?}");
     }
 
     async fn bad_credentials_of_every_kind_look_the_same(app: TestApp) {

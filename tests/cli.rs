@@ -398,3 +398,29 @@ fn the_data_folder_and_everything_in_it_are_private() {
     private_files("after an upgrade");
     stop(child);
 }
+
+#[test]
+fn admin_create_refuses_a_piped_password_the_api_would_refuse() {
+    let cwd = tempfile::tempdir().unwrap();
+    let create = |login: &str, password: &str| {
+        let mut child = handbook(cwd.path())
+            .args(["admin", "create", "--login", login])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    for (login, password) in
+        [("weak.admin", "password1\n"), ("weak.admin", "Weak.Admin\n"), ("weak.admin", "        \n")]
+    {
+        let refused = create(login, password);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "{password:?} was accepted");
+        assert!(stderr.starts_with("error: password must") || stderr.starts_with("error: password is"), "{stderr}");
+    }
+    let created = create("weak.admin", "a sound admin passphrase\n");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+}

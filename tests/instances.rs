@@ -50,6 +50,17 @@ fn two_instances_share_tokens_sessions_and_the_feed() {
     statuses.sort();
     assert_eq!(statuses, [200, 401]);
 
+    // The loser presented a spent token: the family is revoked, and its access token stops working on both
+    // instances, on the one that did not see the reuse after its next poll of `revocations` (every 2 s).
+    let started = std::time::Instant::now();
+    while [a, b].iter().any(|port| status_of(&get(*port, "/api/v1/me", Some(&admin), "")) != 401) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "a revoked access token still works");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let tokens =
+        body_of(&post_json(a, "/api/v1/auth/login", r#"{"login":"city.admin","password":"instance admin pw"}"#, None));
+    let admin = tokens["access_token"].as_str().unwrap().to_owned();
+
     // A member's device syncs through B; a document published through A reaches it.
     let slips = post_json(a, "/api/v1/admin/committees/HK/activation-codes", "{}", Some(&admin));
     let slip: Vec<&str> = slips.split("\r\n\r\n").nth(1).unwrap().lines().nth(1).unwrap().split(',').collect();

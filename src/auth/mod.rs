@@ -4,6 +4,7 @@
 pub mod activation;
 pub mod keys;
 pub mod password;
+pub mod revocations;
 pub mod routes;
 pub mod secrets;
 pub mod sessions;
@@ -24,6 +25,8 @@ pub use user::{AuthUser, Role, Subject};
 pub struct Auth {
     pub keys: keys::KeySet,
     pub verified: tokens::VerifiedCache,
+    /// Sessions and accounts whose access tokens no longer count, kept up to date by `revocations::spawn`.
+    pub revoked: std::sync::Arc<revocations::Revoked>,
     pub hasher: password::Hasher,
     pub lifetimes: sessions::Lifetimes,
     pub activation_code_ttl: chrono::Duration,
@@ -35,6 +38,7 @@ impl Auth {
         Ok(Auth {
             keys: keys::KeySet::load_or_generate(settings.jwt_key_file.as_deref(), &settings.data_dir)?,
             verified: tokens::VerifiedCache::new(),
+            revoked: std::sync::Arc::new(revocations::Revoked::new()),
             hasher: password::Hasher::new(),
             lifetimes: sessions::Lifetimes {
                 idle: chrono::Duration::days(i64::from(settings.refresh_idle_days)),

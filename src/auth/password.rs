@@ -34,6 +34,40 @@ pub fn check_length(field: &str, password: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// The rule for every new password, wherever it is set (activation, a password change, staff accounts in the
+/// API and on the command line): its length, not blank, no U+0000, not the account's own login name or card
+/// number (`names`), and not one of the common passwords of `common_passwords.txt`. Case does not matter.
+pub fn check_new(field: &str, password: &str, names: &[&str]) -> Result<(), FieldError> {
+    if password.contains('\0') {
+        return Err(FieldError::new(field, "must not contain the character U+0000"));
+    }
+    if password.trim().is_empty() {
+        return Err(FieldError::new(field, "must not be only spaces"));
+    }
+    check_length(field, password)?;
+    let folded = password.trim().to_lowercase();
+    if names.iter().any(|name| !name.trim().is_empty() && name.trim().to_lowercase() == folded) {
+        return Err(FieldError::new(field, "must not be the login name or card number"));
+    }
+    if is_common(&folded) {
+        return Err(FieldError::new(field, "is one of the most common passwords: choose one that is harder to guess"));
+    }
+    Ok(())
+}
+
+/// Whether a lowercased password is on the shipped list of common passwords.
+fn is_common(folded: &str) -> bool {
+    static COMMON: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    COMMON
+        .get_or_init(|| {
+            include_str!("common_passwords.txt")
+                .lines()
+                .filter(|line| !line.starts_with('#') && !line.is_empty())
+                .collect()
+        })
+        .contains(folded)
+}
+
 thread_local! {
     /// The 19 MiB that Argon2 works in, kept by each thread that hashes and reused: allocating it afresh for
     /// every hash grew the server by hundreds of megabytes under a storm of sign-ins.
@@ -220,6 +254,19 @@ mod tests {
         let old = weak.hash_password(b"pw", &salt).unwrap().to_string();
         assert!(needs_rehash(&old));
         assert!(needs_rehash("not a hash"));
+    }
+
+    #[test]
+    fn new_passwords_are_neither_blank_nor_common_nor_the_login() {
+        assert!(check_new("p", "mật khẩu của tôi", &["100000001"]).is_ok());
+        for refused in ["12345678", "password", "PassWord", "        ", "\0\0\0\0\0\0\0\0", "a\0bcdefgh", "100000001"] {
+            let error = check_new("p", refused, &["100000001"]).unwrap_err();
+            assert_eq!(error.field, "p", "{refused:?}");
+        }
+        assert!(check_new("p", "City.Admin", &["city.admin"]).is_err());
+        assert!(check_new("p", "short", &[]).is_err());
+        let entries = include_str!("common_passwords.txt").lines().filter(|l| !l.starts_with('#')).count();
+        assert!(entries >= 10_000, "{entries}");
     }
 
     #[test]

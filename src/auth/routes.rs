@@ -50,7 +50,7 @@ struct ActivateBody {
     card_number: String,
     /// The one-time code from the member's slip.
     activation_code: String,
-    /// 8 to 128 characters.
+    /// 8 to 128 characters, not blank, not the login name or card number, not a common password.
     #[schema(min_length = 8, max_length = 128)]
     new_password: String,
     /// The device signing in, if the app knows it.
@@ -131,6 +131,9 @@ async fn login(
 #[serde(deny_unknown_fields)]
 struct RefreshBody {
     refresh_token: String,
+    /// The device refreshing, as it signed in with: a retry of a refresh whose answer was lost, from the same
+    /// installation within 30 seconds, then gets working tokens instead of ending the session.
+    installation_id: Option<String>,
 }
 
 /// Anyone holding a live refresh token.
@@ -148,11 +151,12 @@ struct RefreshBody {
     )
 )]
 async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Result<HttpResponse, AppError> {
-    let tokens = sign_in::refresh(&state, body.into_inner().refresh_token).await?;
+    let body = body.into_inner();
+    let tokens = sign_in::refresh(&state, body.refresh_token, body.installation_id).await?;
     Ok(no_store(HttpResponse::Ok()).json(tokens))
 }
 
-/// Anyone: ends the session (the refresh family) the token belongs to.
+/// Anyone: ends the session (the refresh family) the token belongs to, its access tokens included.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/logout",
@@ -174,7 +178,7 @@ async fn logout(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Res
 #[serde(deny_unknown_fields)]
 struct PasswordBody {
     current_password: String,
-    /// 8 to 128 characters.
+    /// 8 to 128 characters, not blank, not the login name or card number, not a common password.
     #[schema(min_length = 8, max_length = 128)]
     new_password: String,
 }
@@ -243,7 +247,7 @@ struct StaffBody {
     /// 3 to 64 characters: a letter, then letters, digits, `.`, `_` or `-`.
     #[schema(min_length = 3)]
     login: String,
-    /// 8 to 128 characters.
+    /// 8 to 128 characters, not blank, not the login name or card number, not a common password.
     #[schema(min_length = 8, max_length = 128)]
     password: String,
     #[schema(schema_with = staff_roles)]
@@ -303,7 +307,7 @@ fn validate_staff(body: &StaffBody) -> Result<staff::NewStaff, AppError> {
     if let Err(message) = staff::check_login(&login) {
         errors.push(FieldError::new("login", message));
     }
-    if let Err(e) = password::check_length("password", &body.password) {
+    if let Err(e) = password::check_new("password", &body.password, &[&login]) {
         errors.push(e);
     }
     let role = match Role::parse(&body.role) {
@@ -333,7 +337,7 @@ fn validate_staff(body: &StaffBody) -> Result<staff::NewStaff, AppError> {
     security(("bearer" = [])),
     params(("card_number" = String, Path, description = "The member's party card number")),
     responses(
-        (status = 201, description = "A new code; an activated member's password is reset by it", body = s::ActivationCode),
+        (status = 201, description = "A new code; an activated member's password and sessions end at once, and the code sets a new password", body = s::ActivationCode),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
         (status = 404, response = p::NotFound),
@@ -360,6 +364,8 @@ async fn issue_activation_code(
             let expires_at = at + ttl;
             let code = conn.write_transaction(|conn| {
                 let codes = activation::issue(conn, &[member.id], at, expires_at)?;
+                // A reset: the old password and every session end now, not when the code is redeemed.
+                store::clear_member_password(conn, member.id, at)?;
                 super::sessions::revoke_all(conn, &Subject::Member(member.id).to_string(), None, at)?;
                 let committee = Some(member.committee_code.as_str());
                 audit::record(conn, &user, "activation_code.issue", &member.card_number, committee, json!({}))?;
@@ -372,6 +378,7 @@ async fn issue_activation_code(
             }))
         })
         .await?;
+    super::revocations::catch_up(&state).await;
     Ok(no_store(HttpResponse::Created()).json(answer))
 }
 

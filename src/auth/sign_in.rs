@@ -1,5 +1,6 @@
-//! The sign-in flows: password login, activation, refresh, logout and password change. Each decides
-//! throttling before any argon2 work, and answers every kind of bad credential with the same 401.
+//! The sign-in flows: password login, activation, refresh, logout and password change. Each counts the attempt
+//! and decides throttling in one step before any argon2 work (`throttle::begin`), and answers every kind of bad
+//! credential with the same 401. Whatever ends sessions brings this instance's revocations up to date at once.
 
 use chrono::NaiveDateTime;
 use serde::Serialize;
@@ -10,8 +11,9 @@ use crate::error::AppError;
 
 use super::sessions::{self, Rotation};
 use super::store::{self, Account};
+use super::throttle::{self, Key, Outcome};
 use super::user::{AuthUser, Subject};
-use super::{activation, now, password, throttle, tokens};
+use super::{activation, now, password, revocations, tokens};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Tokens {
@@ -38,26 +40,30 @@ fn tokens_for(state: &AppState, account: &Account, family_id: &str, refresh_toke
     Tokens { access_token, token_type: "Bearer", expires_in: tokens::ACCESS_TOKEN_SECONDS, refresh_token }
 }
 
-async fn refuse_if_throttled(state: &AppState, keys: Vec<String>) -> Result<(), AppError> {
-    let wait = state.db.run(move |conn| Ok(throttle::retry_after(conn, &keys, now())?)).await?;
+/// Starts a throttled attempt (`throttle::begin`), or answers 429. Every `Ok` must end in `throttle::finish`.
+async fn begin_attempt(state: &AppState, keys: Vec<Key>) -> Result<Vec<Key>, AppError> {
+    let (keys, wait) = state
+        .db
+        .run(move |conn| {
+            let wait = throttle::begin(conn, &keys, now())?;
+            Ok((keys, wait))
+        })
+        .await?;
     match wait {
         Some(retry_after_secs) => Err(AppError::TooManyRequests { retry_after_secs }),
-        None => Ok(()),
+        None => Ok(keys),
     }
 }
 
-async fn record_failure(state: &AppState, account_key: String, address_key: String) -> Result<(), AppError> {
-    state
-        .db
-        .run(move |conn| {
-            conn.write_transaction(|conn| {
-                let at = now();
-                throttle::record_failure(conn, &account_key, throttle::ACCOUNT, at)?;
-                throttle::record_failure(conn, &address_key, throttle::ADDRESS, at)
-            })?;
-            Ok(())
-        })
-        .await
+/// Ends an attempt that failed (or broke off), in a transaction of its own.
+async fn finish_failed(state: &AppState, keys: Vec<Key>) -> Result<(), AppError> {
+    state.db.run(move |conn| Ok(conn.write_transaction(|conn| throttle::finish(conn, &keys, Outcome::Failed))?)).await
+}
+
+/// Ends a failed attempt, and answers `refusal`.
+async fn refuse<T>(state: &AppState, keys: Vec<Key>, refusal: AppError) -> Result<T, AppError> {
+    finish_failed(state, keys).await?;
+    Err(refusal)
 }
 
 pub async fn login(
@@ -67,23 +73,17 @@ pub async fn login(
     installation_id: Option<String>,
     client_address: String,
 ) -> Result<Tokens, AppError> {
-    let account_key = throttle::account_key(&login);
-    let address_key = throttle::address_key(&client_address);
-    refuse_if_throttled(state, vec![account_key.clone(), address_key.clone()]).await?;
-
-    let account = state.db.run(move |conn| Ok(store::find_by_login(conn, &login)?)).await?;
-    let account = account.filter(|a| a.active);
-    let stored_hash = account.as_ref().and_then(|a| a.password_hash.clone());
-    let verified = state.auth.hasher.verify(password.clone(), stored_hash.clone()).await?;
-    let Some(account) = account.filter(|_| verified) else {
-        record_failure(state, account_key, address_key).await?;
-        return Err(AppError::Unauthorized);
+    let keys = begin_attempt(state, vec![Key::account(&login), Key::address(&client_address)]).await?;
+    let verified = verify_login(state, login, password.clone()).await;
+    let (account, stored_hash) = match verified {
+        Ok(Some(found)) => found,
+        Ok(None) => return refuse(state, keys, AppError::Unauthorized).await,
+        Err(error) => return refuse(state, keys, error).await,
     };
 
-    let upgraded_hash = match stored_hash.as_deref().map(password::needs_rehash) {
-        Some(true) => Some(state.auth.hasher.hash(password).await?),
-        _ => None,
-    };
+    // An upgrade that cannot be made now (the hashing queue is full) is made at a later sign-in.
+    let upgraded_hash =
+        if password::needs_rehash(&stored_hash) { state.auth.hasher.hash(password).await.ok() } else { None };
     let subject = account.subject;
     let lifetimes = state.auth.lifetimes;
     let issued = state
@@ -91,7 +91,7 @@ pub async fn login(
         .run(move |conn| {
             conn.write_transaction(|conn| {
                 let at = now();
-                throttle::clear(conn, &account_key)?;
+                throttle::finish(conn, &keys, Outcome::Succeeded)?;
                 if let Some(hash) = &upgraded_hash {
                     store::set_password(conn, subject, hash, at)?;
                 }
@@ -102,6 +102,19 @@ pub async fn login(
     Ok(tokens_for(state, &account, &issued.family_id, issued.token))
 }
 
+/// The account that `login` and `password` name, with its stored hash, if they match an active account.
+async fn verify_login(
+    state: &AppState,
+    login: String,
+    password: String,
+) -> Result<Option<(Account, String)>, AppError> {
+    let account = state.db.run(move |conn| Ok(store::find_by_login(conn, &login)?)).await?;
+    let account = account.filter(|a| a.active);
+    let stored_hash = account.as_ref().and_then(|a| a.password_hash.clone());
+    let verified = state.auth.hasher.verify(password, stored_hash.clone()).await?;
+    Ok(account.zip(stored_hash).filter(|_| verified))
+}
+
 pub async fn activate(
     state: &AppState,
     card_number: String,
@@ -110,21 +123,22 @@ pub async fn activate(
     installation_id: Option<String>,
     client_address: String,
 ) -> Result<Tokens, AppError> {
-    password::check_length("new_password", &new_password).map_err(|e| AppError::Validation(vec![e]))?;
-    let address_key = throttle::address_key(&client_address);
-    let account_key = throttle::account_key(&card_number);
-    refuse_if_throttled(state, vec![account_key.clone(), address_key.clone()]).await?;
+    let card = card_number.trim().to_owned();
+    password::check_new("new_password", &new_password, &[&card]).map_err(|e| AppError::Validation(vec![e]))?;
+    let keys = begin_attempt(state, vec![Key::account(&card), Key::address(&client_address)]).await?;
 
     let code_hash = super::secrets::activation_code_hash(&code);
-    let card = card_number.trim().to_owned();
     let lookup_hash = code_hash.clone();
-    let member = state.db.run(move |conn| Ok(activation::find_redeemable(conn, &card, &lookup_hash, now())?)).await?;
-    let Some(member_id) = member else {
-        record_failure(state, account_key, address_key).await?;
-        return Err(AppError::Unauthorized);
+    let member = state.db.run(move |conn| Ok(activation::find_redeemable(conn, &card, &lookup_hash, now())?)).await;
+    let member_id = match member {
+        Ok(Some(member_id)) => member_id,
+        Ok(None) => return refuse(state, keys, AppError::Unauthorized).await,
+        Err(error) => return refuse(state, keys, error).await,
     };
-
-    let hash = state.auth.hasher.hash(new_password).await?;
+    let hash = match state.auth.hasher.hash(new_password).await {
+        Ok(hash) => hash,
+        Err(error) => return refuse(state, keys, error).await,
+    };
     let lifetimes = state.auth.lifetimes;
     let outcome = state
         .db
@@ -133,8 +147,10 @@ pub async fn activate(
                 let at = now();
                 // The conditional delete is the single use: of two concurrent activations, one deletes the row.
                 if !activation::redeem(conn, member_id, &code_hash, at)? {
+                    throttle::finish(conn, &keys, Outcome::Failed)?;
                     return Ok(None);
                 }
+                throttle::finish(conn, &keys, Outcome::Succeeded)?;
                 let subject = Subject::Member(member_id);
                 store::set_password(conn, subject, &hash, at)?;
                 sessions::revoke_all(conn, &subject.to_string(), None, at)?;
@@ -146,17 +162,20 @@ pub async fn activate(
         })
         .await?;
     let (account, issued) = outcome.ok_or(AppError::Unauthorized)?;
+    revocations::catch_up(state).await;
     Ok(tokens_for(state, &account, &issued.family_id, issued.token))
 }
 
-pub async fn refresh(state: &AppState, presented: String) -> Result<Tokens, AppError> {
+/// Spends a refresh token for new tokens. `installation_id`, when the app names its device, lets a retry after a
+/// lost answer succeed (see `sessions::rotate`).
+pub async fn refresh(state: &AppState, presented: String, installation_id: Option<String>) -> Result<Tokens, AppError> {
     let lifetimes = state.auth.lifetimes;
     let outcome = state
         .db
         .run(move |conn| {
             conn.write_transaction(|conn: &mut DbConnection| {
                 let at = now();
-                let rotation = sessions::rotate(conn, &presented, at, lifetimes)?;
+                let rotation = sessions::rotate(conn, &presented, installation_id.as_deref(), at, lifetimes)?;
                 let Rotation::Rotated { subject, family_id, token } = rotation else {
                     return Ok::<_, AppError>(rotation_failure(rotation));
                 };
@@ -166,39 +185,53 @@ pub async fn refresh(state: &AppState, presented: String) -> Result<Tokens, AppE
                     Some(account) => Ok(Ok((account, family_id, token))),
                     None => {
                         sessions::revoke_family(conn, &family_id, at)?;
-                        Ok(Err(()))
+                        Ok(Err(Refused::Revoked))
                     }
                 }
             })
         })
         .await?;
-    let (account, family_id, token) = outcome.map_err(|()| AppError::Unauthorized)?;
-    Ok(tokens_for(state, &account, &family_id, token))
-}
-
-/// `Err(())` for every refusal: the revocation of a reused family must commit, so it is not an error here.
-fn rotation_failure(rotation: Rotation) -> Result<(Account, String, String), ()> {
-    match rotation {
-        Rotation::Reused => {
-            tracing::warn!("a spent refresh token was presented again; its family is revoked");
-            Err(())
+    match outcome {
+        Ok((account, family_id, token)) => Ok(tokens_for(state, &account, &family_id, token)),
+        Err(Refused::Invalid) => Err(AppError::Unauthorized),
+        Err(Refused::Revoked) => {
+            revocations::catch_up(state).await;
+            Err(AppError::Unauthorized)
         }
-        _ => Err(()),
     }
 }
 
+/// Why a refresh was refused: the revocation of a reused family must commit, so it is not an error here.
+enum Refused {
+    Invalid,
+    /// A family was revoked on the way.
+    Revoked,
+}
+
+fn rotation_failure(rotation: Rotation) -> Result<(Account, String, String), Refused> {
+    match rotation {
+        Rotation::Reused => {
+            tracing::warn!("a spent refresh token was presented again; its family is revoked");
+            Err(Refused::Revoked)
+        }
+        _ => Err(Refused::Invalid),
+    }
+}
+
+/// Ends the session a refresh token belongs to, its access tokens included.
 pub async fn logout(state: &AppState, presented: String) -> Result<(), AppError> {
-    state
-        .db
-        .run(move |conn| {
-            conn.write_transaction(|conn| {
-                if let Some(family) = sessions::family_of(conn, &presented)? {
-                    sessions::revoke_family(conn, &family, now())?;
-                }
-                Ok(())
-            })
-        })
-        .await
+    let family = state.db.run(move |conn| Ok(sessions::family_of(conn, &presented)?)).await?;
+    match family {
+        Some(family) => end_session(state, family).await,
+        None => Ok(()),
+    }
+}
+
+/// Ends a session (a refresh family) and its access tokens, on every instance.
+pub async fn end_session(state: &AppState, family: String) -> Result<(), AppError> {
+    state.db.run(move |conn| Ok(conn.write_transaction(|conn| sessions::revoke_family(conn, &family, now()))?)).await?;
+    revocations::catch_up(state).await;
+    Ok(())
 }
 
 pub async fn change_password(
@@ -208,29 +241,36 @@ pub async fn change_password(
     new_password: String,
     client_address: String,
 ) -> Result<(), AppError> {
-    password::check_length("new_password", &new_password).map_err(|e| AppError::Validation(vec![e]))?;
     let subject = user.subject;
-    let account_key = format!("password:{subject}");
-    let address_key = throttle::address_key(&client_address);
-    refuse_if_throttled(state, vec![account_key.clone(), address_key.clone()]).await?;
-
     let account = state.db.run(move |conn| Ok(store::find_by_subject(conn, subject)?)).await?;
     let account = account.filter(|a| a.active).ok_or(AppError::Unauthorized)?;
-    if !state.auth.hasher.verify(current_password, account.password_hash).await? {
-        record_failure(state, account_key, address_key).await?;
-        return Err(AppError::validation("current_password", "is not the current password"));
+    password::check_new("new_password", &new_password, &[&account.login]).map_err(|e| AppError::Validation(vec![e]))?;
+    let keys = begin_attempt(state, vec![Key::password_change(subject), Key::address(&client_address)]).await?;
+    match state.auth.hasher.verify(current_password, account.password_hash).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let wrong = AppError::validation("current_password", "is not the current password");
+            return refuse(state, keys, wrong).await;
+        }
+        Err(error) => return refuse(state, keys, error).await,
     }
-    let hash = state.auth.hasher.hash(new_password).await?;
+    let hash = match state.auth.hasher.hash(new_password).await {
+        Ok(hash) => hash,
+        Err(error) => return refuse(state, keys, error).await,
+    };
     let keep = user.session.clone();
     state
         .db
         .run(move |conn| {
             conn.write_transaction(|conn| {
                 let at: NaiveDateTime = now();
+                throttle::finish(conn, &keys, Outcome::Succeeded)?;
                 store::set_password(conn, subject, &hash, at)?;
                 sessions::revoke_all(conn, &subject.to_string(), keep.as_deref(), at)?;
                 Ok(())
             })
         })
-        .await
+        .await?;
+    revocations::catch_up(state).await;
+    Ok(())
 }

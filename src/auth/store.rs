@@ -12,6 +12,8 @@ pub struct Account {
     pub subject: Subject,
     pub role: Role,
     pub committee: Option<String>,
+    /// What the account signs in with: the card number of a member, the login of a staff account.
+    pub login: String,
     pub password_hash: Option<String>,
     /// Not `left`, not disabled: may sign in and refresh.
     pub active: bool,
@@ -26,33 +28,39 @@ pub fn normalize_staff_login(login: &str) -> String {
     login.trim().to_lowercase()
 }
 
-type MemberRow = (i64, String, String, Option<String>);
-type StaffRow = (i64, String, Option<String>, String, bool);
+type MemberRow = (i64, String, String, String, Option<String>);
+type StaffRow = (i64, String, String, Option<String>, String, bool);
 
-fn member_account((id, committee, status, password_hash): MemberRow) -> Account {
+fn member_account((id, card_number, committee, status, password_hash): MemberRow) -> Account {
     Account {
         subject: Subject::Member(id),
         role: Role::Member,
         committee: Some(committee),
+        login: card_number,
         active: status != "left" && password_hash.is_some(),
         password_hash,
     }
 }
 
-fn staff_account((id, role, committee, password_hash, disabled): StaffRow) -> Account {
+fn staff_account((id, login, role, committee, password_hash, disabled): StaffRow) -> Account {
     Account {
         subject: Subject::Staff(id),
         role: Role::parse(&role).unwrap_or(Role::Officer),
         committee,
+        login,
         password_hash: Some(password_hash),
         active: !disabled,
     }
 }
 
-const MEMBER_COLUMNS: (members::id, members::committee_code, members::status, members::password_hash) =
-    (members::id, members::committee_code, members::status, members::password_hash);
-const STAFF_COLUMNS: (staff::id, staff::role, staff::committee_code, staff::password_hash, staff::disabled) =
-    (staff::id, staff::role, staff::committee_code, staff::password_hash, staff::disabled);
+type MemberColumns =
+    (members::id, members::card_number, members::committee_code, members::status, members::password_hash);
+const MEMBER_COLUMNS: MemberColumns =
+    (members::id, members::card_number, members::committee_code, members::status, members::password_hash);
+type StaffColumns =
+    (staff::id, staff::login, staff::role, staff::committee_code, staff::password_hash, staff::disabled);
+const STAFF_COLUMNS: StaffColumns =
+    (staff::id, staff::login, staff::role, staff::committee_code, staff::password_hash, staff::disabled);
 
 pub fn find_by_login(conn: &mut DbConnection, login: &str) -> QueryResult<Option<Account>> {
     let login = login.trim();
@@ -87,5 +95,13 @@ pub fn set_password(conn: &mut DbConnection, subject: Subject, hash: &str, now: 
             .set((staff::password_hash.eq(hash), staff::updated_at.eq(now)))
             .execute(conn)?,
     };
+    Ok(())
+}
+
+/// Ends a member's password, for a reset: until the new code is redeemed, nothing signs in as them.
+pub fn clear_member_password(conn: &mut DbConnection, member_id: i64, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(members::table.find(member_id).filter(members::password_hash.is_not_null()))
+        .set((members::password_hash.eq(None::<String>), members::updated_at.eq(now)))
+        .execute(conn)?;
     Ok(())
 }

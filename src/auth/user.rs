@@ -134,10 +134,14 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
     from_access_token(state, token)
 }
 
-/// The caller an access token names, if it is genuine and current (the dashboard's session cookie uses it too).
+/// The caller an access token names, if it is genuine, current and not revoked (the dashboard's session cookie uses
+/// it too).
 pub fn from_access_token(state: &AppState, token: &str) -> Result<AuthUser, AppError> {
     let now = chrono::Utc::now().timestamp();
     let claims = state.auth.verified.verify(&state.auth.keys, token, now).ok_or(AppError::Unauthorized)?;
+    if state.auth.revoked.is_revoked(&claims) {
+        return Err(AppError::Unauthorized);
+    }
     let subject = Subject::parse(&claims.sub).ok_or(AppError::Unauthorized)?;
     let consistent = match (subject, claims.role) {
         (Subject::Member(_), Role::Member) => claims.committee.is_some(),

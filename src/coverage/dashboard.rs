@@ -84,7 +84,7 @@ async fn current_session(state: &AppState, req: &HttpRequest) -> Result<Option<S
     let Some(refresh) = req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned()).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    match sign_in::refresh(state, refresh).await {
+    match sign_in::refresh(state, refresh, None).await {
         Ok(tokens) => {
             let user = from_access_token(state, &tokens.access_token)?;
             Ok(Some(Session { user, cookies: session_cookies(&tokens, over_tls(req)) }))
@@ -300,6 +300,13 @@ fn split_host(host: &str) -> (&str, Option<u16>) {
 async fn logout(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     if !same_origin(&req) {
         return html_response(StatusCode::FORBIDDEN, message_page(None, "Không đăng xuất được", FOREIGN_ORIGIN));
+    }
+    // The session ends with its access token, also when only the access cookie came back.
+    let session = req.cookie(ACCESS_COOKIE).and_then(|access| from_access_token(&state, access.value()).ok());
+    if let Some(family) = session.and_then(|user| user.session) {
+        if let Err(error) = sign_in::end_session(&state, family).await {
+            return error.error_response();
+        }
     }
     if let Some(refresh) = req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned()).filter(|v| !v.is_empty()) {
         if let Err(error) = sign_in::logout(&state, refresh).await {

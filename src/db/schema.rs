@@ -62,6 +62,7 @@ diesel::table! {
         family_expires_at -> Timestamp,
         spent_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        replaced_by -> Nullable<Text>,
     }
 }
 
@@ -71,6 +72,16 @@ diesel::table! {
         failures -> Integer,
         window_start -> Timestamp,
         blocked_until -> Nullable<Timestamp>,
+        in_flight_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    revocations (id) {
+        id -> BigInt,
+        subject -> Nullable<Text>,
+        family_id -> Nullable<Text>,
+        revoked_at -> Timestamp,
     }
 }
 
@@ -237,6 +248,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     activation_codes,
     refresh_tokens,
     login_throttle,
+    revocations,
     feed_state,
     documents,
     document_revisions,

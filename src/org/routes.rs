@@ -199,6 +199,8 @@ async fn import_members(
     let scope = ImportScope { committee: user.scope().map(str::to_owned) };
     let dry_run = query.dry_run;
     let outcome = state.db.run(move |conn| import::import(conn, &body, &scope, dry_run, Some(&user))).await?;
+    // Members marked `left` lost their sessions: their access tokens stop here at once, elsewhere within seconds.
+    crate::auth::revocations::catch_up(&state).await;
     Ok(HttpResponse::Ok().json(outcome))
 }
 
