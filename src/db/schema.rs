@@ -195,6 +195,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    attachment_access (sha256, committee_code) {
+        sha256 -> Text,
+        committee_code -> Text,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> BigInt,
         at -> Timestamp,
@@ -244,6 +251,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     document_reach,
     document_attachments,
     attachments,
+    attachment_access,
     audit_log,
     installations,
     coverage_counts,
