@@ -89,7 +89,7 @@ both_backends! {
         assert_eq!(live_devices(&app).await, 5);
         assert_eq!(owner_of(&app, &devices[2]).await, ("100000001".to_owned(), true), "the idle one is retired");
         for device in devices.iter().enumerate().filter(|(n, _)| *n != 2).map(|(_, d)| d) {
-            assert_eq!(owner_of(&app, device).await.1, false);
+            assert!(!owner_of(&app, device).await.1, "the others stay");
         }
         let listed = app.get_as(&org.member_hk, "/api/v1/installations").await.json();
         assert_eq!(listed["items"].as_array().unwrap().len(), 5);
