@@ -119,3 +119,47 @@ both_backends! {
         assert_eq!(cells, 1);
     }
 }
+
+both_backends! {
+    async fn registrations_at_the_same_moment_keep_the_cap_and_the_owner(app: TestApp) {
+        app.seed_committees(&["HK"]).await;
+        let admin = app.admin_token().await;
+        let csv = "card_number,full_name,committee_code,unit,cell,status\n\
+                   100000001,A,HK,U,C,eligible\n100000002,B,HK,U,C,eligible\n100000003,C,HK,U,C,eligible\n100000004,D,HK,U,C,eligible\n";
+        app.import(&admin, csv).await;
+        let mut users = Vec::new();
+        for card in ["100000001", "100000002", "100000003", "100000004"] {
+            let token = app.activate_member(&admin, card, "member password").await["access_token"].as_str().unwrap().to_owned();
+            users.push(handbook::auth::user::from_access_token(&app.state, &token).unwrap());
+        }
+        let registration = |id: &str| handbook::sync::installations::Registration {
+            installation_id: id.to_owned(),
+            platform: "ios".into(),
+            app_version: "1.0".into(),
+            os_version: None,
+            device_model: None,
+        };
+
+        // Four members register the same new id at once: one gets it, the others are told 409 (no duplicate key).
+        let shared = uuid::Uuid::new_v4().to_string();
+        let outcomes = common::at_once(&app, |n, conn| {
+            handbook::sync::installations::register(conn, &users[n], registration(&shared), 5).map(|(new, _)| new)
+        });
+        let won = outcomes.iter().filter(|o| matches!(o, Ok(true))).count();
+        let refused = outcomes.iter().filter(|o| matches!(o, Err(handbook::error::AppError::Conflict(_)))).count();
+        assert_eq!((won, refused), (1, common::AT_ONCE - 1), "{outcomes:?}");
+
+        // One member registers four new devices at once with a cap of two: two stay live.
+        let member = &users[3];
+        let ids: Vec<String> = (0..common::AT_ONCE).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+        for outcome in common::at_once(&app, |n, conn| handbook::sync::installations::register(conn, member, registration(&ids[n]), 2)) {
+            outcome.expect("every registration succeeds");
+        }
+        let live = app.count("SELECT count(*) AS n FROM installations WHERE deleted_at IS NULL AND member_id = (SELECT id FROM members WHERE card_number = '100000004')").await;
+        assert_eq!(live, 2);
+        let hk = app.get_as(&admin, "/api/v1/coverage/HK").await.json();
+        let winner = outcomes.iter().position(|o| matches!(o, Ok(true))).unwrap();
+        let installed = if winner == 3 { 1 } else { 2 };
+        assert_eq!(hk["committee"]["installed"], installed, "counters moved once per member");
+    }
+}

@@ -4,33 +4,9 @@
 #[macro_use]
 mod common;
 
-use std::sync::Barrier;
-
 use common::TestApp;
 use diesel::prelude::*;
-use handbook::db::DbConnection;
 use serde_json::json;
-
-/// As many callers as the test pool has connections.
-const AT_ONCE: usize = 4;
-
-/// Runs `work` on `AT_ONCE` threads, each with its own pooled connection, released together by a barrier.
-fn at_once<T: Send>(app: &TestApp, work: impl Fn(&mut DbConnection) -> T + Sync) -> Vec<T> {
-    let pool = app.db().pool().clone();
-    let barrier = Barrier::new(AT_ONCE);
-    std::thread::scope(|scope| {
-        let threads: Vec<_> = (0..AT_ONCE)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut conn = pool.get().expect("a pooled connection per thread");
-                    barrier.wait();
-                    work(&mut conn)
-                })
-            })
-            .collect();
-        threads.into_iter().map(|thread| thread.join().expect("the job does not panic")).collect()
-    })
-}
 
 async fn feed_position(app: &TestApp) -> i64 {
     app.count("SELECT seq AS n FROM feed_state").await
@@ -56,7 +32,7 @@ both_backends! {
             let before = feed_position(&app).await;
             let at = (now + chrono::Duration::minutes(minutes)).naive_utc();
             let changed: usize =
-                at_once(&app, |conn| handbook::content::schedule::run_due(conn, at).expect("run_due")).into_iter().sum();
+                common::at_once(&app, |_, conn| handbook::content::schedule::run_due(conn, at).expect("run_due")).into_iter().sum();
             assert_eq!(changed, ids.len(), "each document changed state exactly once ({state})");
             assert_eq!(feed_position(&app).await - before, ids.len() as i64, "one feed position per transition ({state})");
             let rows: Vec<(String, i64)> = app
@@ -78,11 +54,11 @@ both_backends! {
         let device = common::SyncClient::register(&app, &org.member_hk).await;
         drop(device);
         let at = chrono::Utc::now().naive_utc();
-        for outcome in at_once(&app, |conn| handbook::coverage::report::snapshot(conn, at)) {
+        for outcome in common::at_once(&app, |_, conn| handbook::coverage::report::snapshot(conn, at)) {
             assert_eq!(outcome.expect("every instance's snapshot succeeds"), 2);
         }
         assert_eq!(app.count("SELECT count(*) AS n FROM coverage_history").await, 2, "one row per committee per day");
-        for outcome in at_once(&app, |conn| handbook::coverage::counters::refresh_moving(conn, at)) {
+        for outcome in common::at_once(&app, |_, conn| handbook::coverage::counters::refresh_moving(conn, at)) {
             outcome.expect("every instance's refresh succeeds");
         }
         let totals = app.count("SELECT CAST(installed * 1000 + active_30d AS BIGINT) AS n FROM coverage_counts WHERE committee_code = 'HK' AND unit = ''").await;

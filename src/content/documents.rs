@@ -200,16 +200,14 @@ fn validate(conn: &mut DbConnection, user: &AuthUser, fields: DraftFields) -> Re
         errors.push(FieldError::new("attachments", format!("at most {MAX_ATTACHMENTS}")));
     }
     let wanted: Vec<String> = fields.attachments.iter().map(|a| a.sha256.to_lowercase()).collect();
-    let mut stored = attachments::lookup(conn, &wanted)?;
     // A document names only attachments its author may see; one the author may not see is answered as if it did
     // not exist, so that naming a hash tells nobody whether it is stored.
-    let mut visible = Vec::with_capacity(stored.len());
-    for meta in stored.drain(..) {
+    let mut stored = Vec::new();
+    for meta in attachments::lookup(conn, &wanted)? {
         if caller_may_see_attachment(conn, user, &meta.sha256)? {
-            visible.push(meta);
+            stored.push(meta);
         }
     }
-    let stored = visible;
     let mut resolved = Vec::new();
     for reference in &fields.attachments {
         match stored.iter().find(|meta| meta.sha256 == reference.sha256.to_lowercase()) {

@@ -329,6 +329,18 @@ impl DbConnection {
         Ok(())
     }
 
+    /// Serialises, across every instance, the write transactions that name the same `key` (an account, an
+    /// installation id), until the end of the current one: on PostgreSQL a transaction-scoped advisory lock on the
+    /// key's hash (two keys sharing a hash merely wait for each other); SQLite runs one writer at a time anyway.
+    pub fn lock_key(&mut self, key: &str) -> QueryResult<()> {
+        if let DbConnection::Postgresql(pg) = self {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind::<diesel::sql_types::Text, _>(key)
+                .execute(pg)?;
+        }
+        Ok(())
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             DbConnection::Postgresql(_) => "postgres",

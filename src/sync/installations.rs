@@ -110,6 +110,10 @@ pub fn register(
         Subject::Staff(_) => None,
     };
     conn.write_transaction(|conn| {
+        // Registrations of one id, or by one account, at the same moment run one after another (id first, always):
+        // the second sees the first's row (200 or 409, never a duplicate key) and its devices (the cap holds).
+        conn.lock_key(&format!("installation:{id}"))?;
+        conn.lock_key(&format!("installations of {subject}"))?;
         let at = now();
         let previous: Option<(String, Option<i64>, Option<NaiveDateTime>)> = inst::table
             .find(&id)
