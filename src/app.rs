@@ -52,6 +52,7 @@ pub fn build(
         .app_data(web::PayloadConfig::default().limit(JSON_LIMIT))
         .configure(routes)
         .default_service(web::to(not_found))
+        .wrap_fn(ops::nul::reject_nul)
         .wrap_fn(ops::body_deadline::body_deadline)
         .wrap(ErrorHandlers::new().default_handler(error::ensure_problem_body))
         .wrap_fn(ops::headers::secure_defaults)

@@ -75,6 +75,10 @@ pub struct Settings {
     #[arg(long, env = "HANDBOOK_ATTACHMENT_MAX_BYTES", default_value_t = 64 * 1024 * 1024, global = true)]
     pub attachment_max_bytes: u64,
 
+    /// Most live installations (devices) one account may have; registering one more retires its longest idle one.
+    #[arg(long, env = "HANDBOOK_MAX_DEVICES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub max_devices: u32,
+
     /// Hour of the day (UTC, 0–23) after which the daily coverage snapshot is taken (17 = midnight in Hanoi).
     #[arg(long, env = "HANDBOOK_SNAPSHOT_HOUR", default_value_t = 17, value_parser = clap::value_parser!(u32).range(0..24), global = true)]
     pub snapshot_hour: u32,
@@ -107,6 +111,7 @@ impl Settings {
             metrics_allow: IpRange::loopback(),
             metrics_token: None,
             attachment_max_bytes: 64 * 1024 * 1024,
+            max_devices: 5,
             snapshot_hour: 17,
             body_timeout: 20,
             body_min_rate: 500,

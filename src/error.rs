@@ -220,6 +220,11 @@ pub fn json_error(error: actix_web::error::JsonPayloadError, _req: &actix_web::H
 pub fn payload_error(error: actix_web::error::PayloadError) -> AppError {
     match error {
         actix_web::error::PayloadError::Overflow => AppError::PayloadTooLarge,
+        actix_web::error::PayloadError::Io(io)
+            if io.get_ref().is_some_and(|cause| cause.is::<crate::ops::nul::NulInBody>()) =>
+        {
+            AppError::BadRequest(crate::ops::nul::NulInBody.to_string())
+        }
         other => AppError::BadRequest(format!("could not read the request body: {other}")),
     }
 }

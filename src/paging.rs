@@ -22,14 +22,37 @@ pub fn encode_after(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key.as_bytes())
 }
 
+/// Largest offset an `?after=` may carry: far beyond any list, and `offset + limit` cannot overflow.
+pub const MAX_OFFSET: i64 = i64::MAX / 2;
+
+fn not_issued() -> AppError {
+    AppError::validation("after", "is not a cursor this service issued")
+}
+
+/// The key in an `?after=`: UTF-8 without NUL (which PostgreSQL cannot compare with text), else 422.
 pub fn decode_after(after: Option<&str>) -> Result<Option<String>, AppError> {
     let Some(after) = after.filter(|a| !a.is_empty()) else { return Ok(None) };
     URL_SAFE_NO_PAD
         .decode(after)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|key| !key.contains('\0'))
         .map(Some)
-        .ok_or_else(|| AppError::validation("after", "is not a cursor this service issued"))
+        .ok_or_else(not_issued)
+}
+
+/// The position in an `?after=` of offset-paged lists (0 without one): a number from 0 to `MAX_OFFSET`, else 422
+/// (a negative OFFSET is an error on PostgreSQL).
+pub fn decode_offset(after: Option<&str>) -> Result<i64, AppError> {
+    match decode_after(after)? {
+        Some(key) => key.parse::<i64>().ok().filter(|n| (0..=MAX_OFFSET).contains(n)).ok_or_else(not_issued),
+        None => Ok(0),
+    }
+}
+
+/// The id in an `?after=` of lists paged by a numeric key (none without one), else 422.
+pub fn decode_id(after: Option<&str>) -> Result<Option<i64>, AppError> {
+    decode_after(after)?.map(|key| key.parse::<i64>().map_err(|_| not_issued())).transpose()
 }
 
 /// One page of a list: `next` is the `?after=` of the next page, null on the last one.
@@ -47,5 +70,21 @@ impl<T> Page<T> {
         rows.truncate(limit as usize);
         let next = if more { rows.last().map(|last| encode_after(&key(last))) } else { None };
         Page { items: rows, next }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_numbers_in_range() {
+        assert_eq!(decode_offset(None).unwrap(), 0);
+        assert_eq!(decode_offset(Some(&encode_after("200"))).unwrap(), 200);
+        for bad in ["-1", "x", "9223372036854775807", "1\u{0}"] {
+            assert!(decode_offset(Some(&encode_after(bad))).is_err(), "{bad}");
+        }
+        assert!(decode_after(Some(&encode_after("1000\u{0}"))).is_err());
+        assert!(decode_after(Some("%%%")).is_err());
     }
 }

@@ -286,9 +286,10 @@ async fn fixture(app: &TestApp) -> Fixture {
     let payload = admin.split('.').nth(1).unwrap();
     let alg_none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
 
+    // Uploaded by A's officer: a document may only name attachments its author may see.
     let uploaded = app
         .with_bearer(
-            &admin,
+            &officer_a,
             TestRequest::post()
                 .uri("/api/v1/admin/attachments?name=k.pdf")
                 .insert_header(("content-type", "application/pdf"))

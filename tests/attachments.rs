@@ -363,3 +363,60 @@ both_backends! {
         }
     }
 }
+
+both_backends! {
+    async fn an_officer_cannot_reach_another_committees_attachment_by_naming_its_hash(app: TestApp) {
+        app.seed_committees(&["HK", "BD"]).await;
+        let admin = app.admin_token().await;
+        app.import(&admin, MEMBERS_CSV).await;
+        let member_hk = app.activate_member(&admin, "100000001", "member password").await["access_token"].as_str().unwrap().to_owned();
+        let officer_hk = app.staff_token("officer.hk", "officer", Some("HK")).await;
+        let officer_bd = app.staff_token("officer.bd", "officer", Some("BD")).await;
+        let draft = |title: &str, committee: &str, sha: &str| {
+            json!({"title": title, "kind": "thong_bao", "section": "", "body": "x", "audience": {"committees": [committee]},
+                   "attachments": [{"sha256": sha}]})
+        };
+
+        // HK's officer uploads a file, names it in a draft for HK (allowed: its own upload), and publishes it.
+        let bytes = pdf();
+        let sha = sha256_hex(&bytes);
+        assert_eq!(upload(&app, &officer_hk, "Mật.pdf", "application/pdf", bytes.clone()).await.status, 201);
+        let created = app.post_as(&officer_hk, "/api/v1/admin/documents", &draft("Của HK", "HK", &sha)).await;
+        assert_eq!(created.status, 201, "{}", created.text());
+        let id = created.json()["id"].as_str().unwrap().to_owned();
+        assert_eq!(app.post_as(&officer_hk, &format!("/api/v1/admin/documents/{id}/publish"), &json!({})).await.status, 200);
+
+        // BD's officer knows the hash: naming it in its own draft is refused, as if it did not exist.
+        let refused = app.post_as(&officer_bd, "/api/v1/admin/documents", &draft("Của BD", "BD", &sha)).await.problem(422);
+        assert_eq!(refused["errors"][0]["field"], "attachments");
+        let own = app.post_as(&officer_bd, "/api/v1/admin/documents", &json!({"title": "Của BD", "kind": "thong_bao", "section": "", "body": "x", "audience": {"committees": ["BD"]}})).await;
+        let own_id = own.json()["id"].as_str().unwrap().to_owned();
+        let patch = app.with_bearer(&officer_bd, TestRequest::patch().uri(&format!("/api/v1/admin/documents/{own_id}")).set_json(json!({"attachments": [{"sha256": sha}]}))).await;
+        patch.problem(422);
+        // A draft written before the fix (straight into the database) grants nothing either.
+        let own_for_sql = own_id.clone();
+        let sha_for_sql = sha.clone();
+        app.db()
+            .run(move |conn| {
+                use handbook::db::schema::documents as d;
+                let attachments = json!([{"sha256": sha_for_sql, "name": "x.pdf", "size": 1, "content_type": "application/pdf"}]).to_string();
+                diesel::update(d::table.find(&own_for_sql)).set(d::attachments.eq(attachments)).execute(conn)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        download(&app, Some(&officer_bd), &sha, &[]).await.problem(404);
+        app.post_as(&officer_bd, &format!("/api/v1/admin/documents/{own_id}/publish"), &json!({})).await.problem(422);
+
+        // The download rules are otherwise unchanged: HK's officer, HK's member and the admin read it.
+        for token in [officer_hk.as_str(), member_hk.as_str(), admin.as_str()] {
+            let answer = download(&app, Some(token), &sha, &[]).await;
+            assert_eq!((answer.status.as_u16(), &answer.body[..]), (200, &bytes[..]));
+        }
+
+        // BD's officer who uploads the same bytes has them: it may then name them.
+        assert_eq!(upload(&app, &officer_bd, "Bản của BD.pdf", "application/pdf", bytes.clone()).await.status, 201);
+        assert_eq!(app.post_as(&officer_bd, "/api/v1/admin/documents", &draft("Của BD 2", "BD", &sha)).await.status, 201);
+        assert_eq!(download(&app, Some(&officer_bd), &sha, &[]).await.status, 200);
+    }
+}

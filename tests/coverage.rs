@@ -39,9 +39,13 @@ both_backends! {
         assert_eq!((bd["eligible"].clone(), bd["activated"].clone(), bd["installed"].clone()), (json!(1), json!(0), json!(0)));
         assert_eq!(report["totals"]["installed"], 1);
 
-        // The phone moves to the other HK member; the tablet stays: both are now installed.
+        // The phone is A's: the other HK member cannot take it over (409) until A removes it, then it moves; the
+        // tablet stays: both are now installed.
         let b = app.activate_member(&admin, "100000002", "member password").await["access_token"].as_str().unwrap().to_owned();
-        register(&app, &b, &phone).await;
+        assert_eq!(register(&app, &b, &phone).await, 409);
+        let removed = app.with_bearer(&a, TestRequest::delete().uri(&format!("/api/v1/installations/{phone}"))).await;
+        assert_eq!(removed.status, 204);
+        assert_eq!(register(&app, &b, &phone).await, 200);
         let hk = app.get_as(&admin, "/api/v1/coverage/HK").await.json();
         assert_eq!((hk["committee"]["installed"].clone(), hk["committee"]["coverage"].clone()), (json!(2), json!(1.0)));
         let unit = &hk["units"][0];
@@ -170,16 +174,21 @@ both_backends! {
             let token = app.activate_member(&admin, &card, "member password").await["access_token"].as_str().unwrap().to_owned();
             tokens.push(token);
         }
-        let devices: Vec<String> = (0..20).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+        let devices: Vec<String> = (0..30).map(|_| uuid::Uuid::new_v4().to_string()).collect();
         let mut owner: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut documents = 0;
         // Imports recount the committees they touch; the last 800 operations are deltas only, so that a delta
-        // that drifts cannot be repaired by a later recount.
+        // that drifts cannot be repaired by a later recount. Two members get half the registrations, so that they
+        // pass the device cap (5) and have devices retired; devices acknowledge the feed as new documents come.
         for step in 0..2000 {
-            let op = if step >= 1200 { random.below(7) } else { random.below(10) };
+            let op = if step >= 1200 { random.below(10) } else { random.below(12) };
             match op {
                 0..=4 => {
-                    let (device, member) = (random.below(devices.len()), random.below(tokens.len()));
-                    if register(&app, &tokens[member], &devices[device]).await < 300 {
+                    let device = random.below(devices.len());
+                    let member = if random.below(2) == 0 { random.below(2) } else { random.below(tokens.len()) };
+                    let status = register(&app, &tokens[member], &devices[device]).await;
+                    assert!(status < 500, "register answered {status}");
+                    if status < 300 {
                         owner.insert(device, member);
                     }
                 }
@@ -188,8 +197,25 @@ both_backends! {
                     if let Some(member) = owner.remove(&device) {
                         let path = format!("/api/v1/installations/{}", devices[device]);
                         let answer = app.with_bearer(&tokens[member], TestRequest::delete().uri(&path)).await;
-                        assert_eq!(answer.status, 204);
+                        // 404: retired meanwhile by the device cap.
+                        assert!(answer.status.as_u16() < 500, "{}", answer.text());
                     }
+                }
+                7..=8 => {
+                    let device = random.below(devices.len());
+                    if let Some(member) = owner.get(&device) {
+                        acknowledge(&app, &tokens[*member], &devices[device]).await;
+                    }
+                }
+                9 => {
+                    let audience = match random.below(4) {
+                        0 => json!({"all": true}),
+                        n => json!({"committees": [committees[n - 1]]}),
+                    };
+                    documents += 1;
+                    let body = json!({"title": format!("Văn bản {documents}"), "kind": "thong_bao", "section": "", "body": "x", "audience": audience});
+                    let id = app.post_as(&admin, "/api/v1/admin/documents", &body).await.json()["id"].as_str().unwrap().to_owned();
+                    assert_eq!(app.post_as(&admin, &format!("/api/v1/admin/documents/{id}/publish"), &json!({})).await.status, 200);
                 }
                 _ => {
                     let card = rows.keys().nth(random.below(rows.len())).unwrap().clone();
@@ -205,6 +231,14 @@ both_backends! {
                 }
             }
         }
+        // Every device catches up at the end: members with several up-to-date devices must still count once.
+        for (device, member) in &owner {
+            acknowledge(&app, &tokens[*member], &devices[*device]).await;
+        }
+        let most = app.count("SELECT CAST(COALESCE(MAX(n), 0) AS BIGINT) AS n FROM (SELECT COUNT(*) AS n FROM installations WHERE deleted_at IS NULL GROUP BY subject) AS per_member").await;
+        assert!(most <= 5, "a member has {most} live devices");
+        let retired = app.count("SELECT count(*) AS n FROM installations WHERE deleted_at IS NOT NULL").await;
+        assert!(retired > 0 && documents > 0, "the operations retired devices and published documents");
         let (counters, recount) = app
             .db()
             .run(|conn| {
@@ -220,6 +254,33 @@ both_backends! {
             })
             .await
             .unwrap();
+        let (stored_up_to_date, members_up_to_date) = app
+            .db()
+            .run(|conn| {
+                use diesel::prelude::*;
+                use handbook::db::schema::coverage_counts as cc;
+                let stored: Vec<(String, String, String, i64, i64)> =
+                    cc::table.select((cc::committee_code, cc::unit, cc::cell, cc::installed, cc::up_to_date)).load(conn)?;
+                Ok((stored, diesel::sql_query(UP_TO_DATE_RECOUNT).load::<UpToDate>(conn)?))
+            })
+            .await
+            .unwrap();
+        let mut expected_up_to_date: BTreeMap<(String, String, String), i64> = BTreeMap::new();
+        for c in &members_up_to_date {
+            for key in [(c.committee_code.clone(), String::new(), String::new()), (c.committee_code.clone(), c.unit.clone(), String::new()), (c.committee_code.clone(), c.unit.clone(), c.cell.clone())] {
+                *expected_up_to_date.entry(key).or_default() += c.n;
+            }
+        }
+        for (committee, unit, cell, installed, up_to_date) in &stored_up_to_date {
+            assert!(up_to_date <= installed, "{committee}/{unit}/{cell}: up_to_date {up_to_date} > installed {installed}");
+        }
+        let actual_up_to_date: BTreeMap<(String, String, String), i64> = stored_up_to_date
+            .into_iter()
+            .filter(|row| row.4 != 0)
+            .map(|(c, u, cell, _, n)| ((c, u, cell), n))
+            .collect();
+        assert!(expected_up_to_date.values().sum::<i64>() > 0, "some members are up to date");
+        assert_eq!(actual_up_to_date, expected_up_to_date, "up_to_date drifted from a recount of members");
         let mut expected: BTreeMap<(String, String, String), [i64; 4]> = BTreeMap::new();
         for c in &recount {
             for key in [(c.committee_code.clone(), String::new(), String::new()), (c.committee_code.clone(), c.unit.clone(), String::new()), (c.committee_code.clone(), c.unit.clone(), c.cell.clone())] {
@@ -238,6 +299,38 @@ both_backends! {
         assert!(expected.values().map(|c| c[2]).sum::<i64>() > 0, "the operations installed something");
         assert_eq!(actual, expected, "the counters drifted from a full recount");
     }
+}
+
+/// Eligible members with a live device that acknowledged the newest position relevant to their committee, per cell.
+const UP_TO_DATE_RECOUNT: &str = "SELECT m.committee_code, m.unit, m.cell, CAST(COUNT(*) AS BIGINT) AS n FROM members m
+    WHERE m.status = 'eligible' AND EXISTS (SELECT 1 FROM installations i WHERE i.member_id = m.id AND i.deleted_at IS NULL
+        AND i.acked_seq >= COALESCE((SELECT MAX(d.feed_seq) FROM documents d JOIN document_reach r ON r.document_id = d.id
+            WHERE r.committee_code = m.committee_code OR r.committee_code = '*'), 0))
+    GROUP BY m.committee_code, m.unit, m.cell";
+
+#[derive(diesel::QueryableByName)]
+struct UpToDate {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    committee_code: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    unit: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    cell: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Syncs the device from scratch and acknowledges the cursor, unless the device was retired meanwhile or its member
+/// left (404).
+async fn acknowledge(app: &TestApp, token: &str, installation: &str) {
+    let request = TestRequest::get().uri("/api/v1/sync?limit=1000").insert_header(("X-Installation-Id", installation));
+    let page = app.with_bearer(token, request).await;
+    assert!(page.status.as_u16() < 500, "{}", page.text());
+    if page.status != 200 {
+        return;
+    }
+    let ack = json!({"installation_id": installation, "cursor": page.json()["cursor"]});
+    assert_eq!(app.post_as(token, "/api/v1/sync/ack", &ack).await.status, 204);
 }
 
 /// A small deterministic generator for the random operations.

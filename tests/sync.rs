@@ -87,7 +87,7 @@ both_backends! {
         assert_eq!(last_seen(&app).await, written);
     }
 
-    async fn installations_register_idempotently_and_move_between_members(app: TestApp) {
+    async fn installations_register_idempotently_and_move_only_once_removed(app: TestApp) {
         let w = world(&app).await;
         let id = uuid::Uuid::new_v4().to_string();
         let body = json!({"installation_id": id, "platform": "ios", "app_version": "2.1", "os_version": "17.4", "device_model": "iPhone 13"});
@@ -101,10 +101,15 @@ both_backends! {
         let installed = app.get_as(&w.admin, "/api/v1/admin/members?installed=true").await.json();
         assert_eq!(installed["items"].as_array().unwrap().len(), 1);
 
-        // The same device signed in by another member moves to that member.
+        // The same device signed in by another member stays its owner's (409) until its owner removes it; then it
+        // moves to that member.
+        app.post_as(&w.member_bd, "/api/v1/installations", &body).await.problem(409);
+        assert_eq!(app.get_as(&w.member_hk, "/api/v1/installations").await.json()["items"].as_array().unwrap().len(), 1);
+        let path = format!("/api/v1/installations/{id}");
+        app.with_bearer(&w.member_bd, TestRequest::delete().uri(&path)).await.problem(404);
+        assert_eq!(app.with_bearer(&w.member_hk, TestRequest::delete().uri(&path)).await.status, 204);
         assert_eq!(app.post_as(&w.member_bd, "/api/v1/installations", &body).await.status, 200);
         assert!(app.get_as(&w.member_hk, "/api/v1/installations").await.json()["items"].as_array().unwrap().is_empty());
-        let path = format!("/api/v1/installations/{id}");
         app.with_bearer(&w.member_hk, TestRequest::delete().uri(&path)).await.problem(404);
         assert_eq!(app.with_bearer(&w.member_bd, TestRequest::delete().uri(&path)).await.status, 204);
         assert_eq!(app.get_as(&w.admin, "/api/v1/admin/members/100000004").await.json()["installed"], false);

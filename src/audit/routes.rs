@@ -49,12 +49,7 @@ async fn list(
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
     let limit = paging::limit(query.limit)?;
-    let before = match paging::decode_after(query.after.as_deref())? {
-        Some(key) => {
-            Some(key.parse::<i64>().map_err(|_| AppError::validation("after", "is not a cursor this service issued"))?)
-        }
-        None => None,
-    };
+    let before = paging::decode_id(query.after.as_deref())?;
     let scope = user.scope().map(str::to_owned);
     let rows = state.db.run(move |conn| Ok(super::list(conn, scope.as_deref(), limit, before)?)).await?;
     let page = Page::from_rows(rows, limit, |entry| entry.id.to_string());

@@ -217,6 +217,11 @@ fn record_upload(
                     }
                 }
             };
+            if user.role == crate::auth::Role::Officer {
+                if let Some(committee) = &user.committee {
+                    crate::content::visibility::grant(conn, committee, &[sha256])?;
+                }
+            }
             audit::record(
                 conn,
                 user,

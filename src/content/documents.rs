@@ -21,6 +21,7 @@ use crate::text;
 use crate::time::now;
 
 use super::attachments::{self, AttachmentMeta};
+use super::visibility::caller_may_see_attachment;
 use super::KINDS;
 
 pub const MAX_TITLE_CHARS: usize = 500;
@@ -199,7 +200,14 @@ fn validate(conn: &mut DbConnection, user: &AuthUser, fields: DraftFields) -> Re
         errors.push(FieldError::new("attachments", format!("at most {MAX_ATTACHMENTS}")));
     }
     let wanted: Vec<String> = fields.attachments.iter().map(|a| a.sha256.to_lowercase()).collect();
-    let stored = attachments::lookup(conn, &wanted)?;
+    // A document names only attachments its author may see; one the author may not see is answered as if it did
+    // not exist, so that naming a hash tells nobody whether it is stored.
+    let mut stored = Vec::new();
+    for meta in attachments::lookup(conn, &wanted)? {
+        if caller_may_see_attachment(conn, user, &meta.sha256)? {
+            stored.push(meta);
+        }
+    }
     let mut resolved = Vec::new();
     for reference in &fields.attachments {
         match stored.iter().find(|meta| meta.sha256 == reference.sha256.to_lowercase()) {
@@ -371,6 +379,7 @@ pub fn create(conn: &mut DbConnection, user: &AuthUser, input: DraftInput) -> Re
                 d::updated_at.eq(at),
             ))
             .execute(conn)?;
+        grant_attachments(conn, owner.as_deref(), &draft)?;
         audit::record(conn, user, "document.create", &id, owner.as_deref(), json!({ "title": draft.title }))?;
         find_managed(conn, user, &id)
     })
@@ -405,7 +414,7 @@ pub fn update(conn: &mut DbConnection, user: &AuthUser, id: &str, patch: DraftPa
             fields.attachments = attachments;
         }
         let draft = validate(conn, user, fields)?;
-        write_draft(conn, id, &draft)?;
+        write_draft(conn, id, row.owner_committee.as_deref(), &draft)?;
         audit::record(
             conn,
             user,
@@ -418,7 +427,15 @@ pub fn update(conn: &mut DbConnection, user: &AuthUser, id: &str, patch: DraftPa
     })
 }
 
-fn write_draft(conn: &mut DbConnection, id: &str, draft: &Draft) -> QueryResult<()> {
+/// The attachments a committee's document names stay visible to that committee's staff (`visibility::grant`).
+fn grant_attachments(conn: &mut DbConnection, owner: Option<&str>, draft: &Draft) -> QueryResult<()> {
+    let Some(committee) = owner else { return Ok(()) };
+    let shas: Vec<&str> = draft.attachments.iter().map(|a| a.sha256.as_str()).collect();
+    super::visibility::grant(conn, committee, &shas)
+}
+
+fn write_draft(conn: &mut DbConnection, id: &str, owner: Option<&str>, draft: &Draft) -> QueryResult<()> {
+    grant_attachments(conn, owner, draft)?;
     diesel::update(d::table.find(id))
         .set((
             d::title.eq(&draft.title),
@@ -617,7 +634,7 @@ pub fn restore(conn: &mut DbConnection, user: &AuthUser, id: &str, revision: i32
                 .collect(),
         };
         let draft = validate(conn, user, fields)?;
-        write_draft(conn, id, &draft)?;
+        write_draft(conn, id, row.owner_committee.as_deref(), &draft)?;
         let published = write_revision(conn, user, &row, &draft, position)?;
         audit::record(
             conn,

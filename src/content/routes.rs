@@ -247,17 +247,6 @@ fn staff_statuses() -> utoipa::openapi::Object {
     crate::openapi::text_enum(&documents::STAFF_STATUSES)
 }
 
-fn offset_from(after: Option<&str>) -> Result<i64, AppError> {
-    match paging::decode_after(after)? {
-        Some(key) => key
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| AppError::validation("after", "is not a cursor this service issued")),
-        None => Ok(0),
-    }
-}
-
 /// Admin (every document), officer (its committee's).
 #[utoipa::path(
     get,
@@ -282,7 +271,7 @@ async fn list_managed(
     user.require_staff()?;
     let query = query.into_inner();
     let limit = paging::limit(query.limit)?;
-    let offset = offset_from(query.after.as_deref())?;
+    let offset = paging::decode_offset(query.after.as_deref())?;
     if let Some(status) = &query.status {
         if !documents::STAFF_STATUSES.contains(&status.as_str()) {
             return Err(AppError::validation("status", documents::STAFF_STATUSES.join(", ")));
@@ -335,7 +324,7 @@ async fn list_visible(
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let limit = paging::limit(query.limit)?;
-    let offset = offset_from(query.after.as_deref())?;
+    let offset = paging::decode_offset(query.after.as_deref())?;
     if let Some(kind) = &query.kind {
         if !KINDS.contains(&kind.as_str()) {
             return Err(AppError::validation("kind", KINDS.join(", ")));

@@ -11,21 +11,23 @@ use crate::sync::feed;
 
 use super::documents::live_state_at;
 
+/// A live revision whose state may move: (id, live state, publish at, expires at).
+type Due = (String, String, Option<NaiveDateTime>, Option<NaiveDateTime>);
+
 /// Applies every due transition as of `at`; returns how many documents changed state.
+///
+/// Several instances run this at once. The due list is read again after taking the feed lock, which every writer of
+/// `live_state` holds until commit: a transition another instance has just applied is then no longer due, so each one
+/// is applied (and spends a feed position) exactly once.
 pub fn run_due(conn: &mut DbConnection, at: NaiveDateTime) -> QueryResult<usize> {
     conn.write_transaction(|conn| {
-        let due: Vec<(String, String, Option<NaiveDateTime>, Option<NaiveDateTime>)> = d::table
-            .filter(
-                d::live_state
-                    .eq("scheduled")
-                    .and(d::live_publish_at.le(at).or(d::live_expires_at.le(at)))
-                    .or(d::live_state.eq("visible").and(d::live_expires_at.le(at))),
-            )
-            .select((d::id, d::live_state, d::live_publish_at, d::live_expires_at))
-            .order(d::id)
-            .load(conn)?;
+        // Most ticks find nothing: they read without taking the lock (no write, no waiting on publishers).
+        if due(conn, at)?.is_empty() {
+            return Ok(0);
+        }
+        feed::lock(conn)?;
         let mut changed = 0;
-        for (id, state, publish_at, expires_at) in due {
+        for (id, state, publish_at, expires_at) in due(conn, at)? {
             let next = live_state_at(publish_at, expires_at, at);
             if next == state {
                 continue;
@@ -36,6 +38,20 @@ pub fn run_due(conn: &mut DbConnection, at: NaiveDateTime) -> QueryResult<usize>
         }
         Ok(changed)
     })
+}
+
+/// The live revisions whose publish or expiry time has come by `at`.
+fn due(conn: &mut DbConnection, at: NaiveDateTime) -> QueryResult<Vec<Due>> {
+    d::table
+        .filter(
+            d::live_state
+                .eq("scheduled")
+                .and(d::live_publish_at.le(at).or(d::live_expires_at.le(at)))
+                .or(d::live_state.eq("visible").and(d::live_expires_at.le(at))),
+        )
+        .select((d::id, d::live_state, d::live_publish_at, d::live_expires_at))
+        .order(d::id)
+        .load(conn)
 }
 
 /// How often `serve` looks for due transitions.

@@ -5,12 +5,15 @@ use diesel::dsl::exists;
 use diesel::prelude::*;
 
 use crate::auth::{AuthUser, Role};
-use crate::db::schema::{attachments, document_attachments as da, document_audience as aud, documents as d};
+use crate::db::schema::{
+    attachment_access as access, attachments, document_attachments as da, document_audience as aud, documents as d,
+};
 use crate::db::DbConnection;
 
-/// Whether the caller may download the attachment `sha256`: it must exist, and (but for admins) be attached
-/// to a document the caller may see — for a member, a visible document addressed to its committee; for an
-/// officer, also any document (draft or live) its committee owns.
+/// Whether the caller may see (download, or name in a document) the attachment `sha256`: it must exist, and (but
+/// for admins) be attached to a document the caller may see — for a member, a visible document addressed to its
+/// committee; for an officer, also whatever its committee was granted (`grant`): what its officers uploaded and what
+/// its own documents, drafts included, reference. Every check is by the exact key.
 pub fn caller_may_see_attachment(conn: &mut DbConnection, user: &AuthUser, sha256: &str) -> QueryResult<bool> {
     let stored = attachments::table.find(sha256).count().get_result::<i64>(conn)? > 0;
     if !stored {
@@ -31,12 +34,23 @@ pub fn caller_may_see_attachment(conn: &mut DbConnection, user: &AuthUser, sha25
     if visible_to_committee || user.role != Role::Officer {
         return Ok(visible_to_committee);
     }
-    // An officer also sees attachments of its committee's own documents, drafts included.
-    let pattern = crate::text::contains_pattern(sha256);
-    diesel::select(exists(
-        d::table.filter(d::owner_committee.eq(committee)).filter(
-            d::attachments.like(pattern.clone()).escape('\\').or(d::live_attachments.like(pattern).escape('\\')),
-        ),
-    ))
-    .get_result::<bool>(conn)
+    diesel::select(exists(access::table.find((sha256, committee)))).get_result(conn)
+}
+
+/// Lets the staff of `committee` see the attachments `shas` from now on, whatever is published: its officer
+/// uploaded them, or one of its documents references them. Call inside a write transaction.
+pub fn grant(conn: &mut DbConnection, committee: &str, shas: &[&str]) -> QueryResult<()> {
+    for sha in shas {
+        let row = (access::sha256.eq(*sha), access::committee_code.eq(committee));
+        // The connection enum has no ON CONFLICT of its own: one statement per backend.
+        match conn {
+            DbConnection::Postgresql(pg) => {
+                diesel::insert_into(access::table).values(row).on_conflict_do_nothing().execute(pg)?
+            }
+            DbConnection::Sqlite(sqlite) => {
+                diesel::insert_into(access::table).values(row).on_conflict_do_nothing().execute(sqlite)?
+            }
+        };
+    }
+    Ok(())
 }

@@ -226,6 +226,7 @@ pub fn recount(conn: &mut DbConnection, committees: &[String], now: NaiveDateTim
 /// The periodic job: recomputes `active_30d` for every row, and `up_to_date`.
 pub fn refresh_moving(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<()> {
     conn.write_transaction(|conn| {
+        conn.lock_job(crate::db::Job::Coverage)?;
         let mut active: BTreeMap<CounterKey, i64> = BTreeMap::new();
         for c in full_count(conn, now)? {
             for key in c.keys() {
@@ -285,7 +286,7 @@ fn store_moving(
     Ok(())
 }
 
-/// Devices of eligible members that have acknowledged the newest feed position relevant to their committee, per
+/// Eligible members with a device that has acknowledged the newest feed position relevant to their committee, per
 /// counter row of `committees` (all when `None`).
 fn up_to_date_totals(conn: &mut DbConnection, committees: Option<&[String]>) -> QueryResult<BTreeMap<CounterKey, i64>> {
     use crate::db::schema::{document_reach as reach, documents as d};
@@ -300,15 +301,17 @@ fn up_to_date_totals(conn: &mut DbConnection, committees: Option<&[String]>) -> 
             .filter(reach::committee_code.eq(&code).or(reach::committee_code.eq("*")))
             .select(diesel::dsl::max(d::feed_seq))
             .get_result(conn)?;
-        let devices: Vec<(String, String)> = inst::table
+        // A member counts once, however many of its devices are up to date (as `installed` counts members).
+        let up_to_date: Vec<(i64, String, String)> = inst::table
             .inner_join(members::table)
             .filter(members::committee_code.eq(&code))
             .filter(members::status.eq("eligible"))
             .filter(inst::deleted_at.is_null())
             .filter(inst::acked_seq.ge(newest.unwrap_or(0)))
-            .select((members::unit, members::cell))
+            .select((members::id, members::unit, members::cell))
+            .distinct()
             .load(conn)?;
-        for (unit, cell) in devices {
+        for (_, unit, cell) in up_to_date {
             *totals.entry((code.clone(), String::new(), String::new())).or_default() += 1;
             *totals.entry((code.clone(), unit.clone(), String::new())).or_default() += 1;
             *totals.entry((code.clone(), unit, cell)).or_default() += 1;

@@ -216,7 +216,8 @@ async fn login_submit(state: web::Data<AppState>, req: HttpRequest, body: web::B
         return html_response(StatusCode::FORBIDDEN, login_page(Some(FOREIGN_ORIGIN), ""));
     }
     let fields = login_fields(&body);
-    if fields.login.trim().is_empty() || fields.password.is_empty() {
+    // A NUL is refused by `ops::nul` in a form body; this form is read whatever its declared type, so again here.
+    if fields.login.trim().is_empty() || fields.password.is_empty() || fields.login.contains('\0') {
         let message = "Vui lòng nhập tên đăng nhập và mật khẩu.";
         return html_response(StatusCode::BAD_REQUEST, login_page(Some(message), &fields.login));
     }

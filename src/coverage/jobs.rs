@@ -1,5 +1,7 @@
 //! Coverage's background work in `serve`: the moving counters every 10 minutes, and the daily snapshot once
-//! the configured hour (UTC) has come. Both are idempotent, so several instances running them is harmless.
+//! the configured hour (UTC) has come. Both write absolute values and take the coverage job lock
+//! (`DbConnection::lock_job`), so instances running them at the same moment run them one after another: one
+//! snapshot row per committee and day, counters never moved twice.
 
 use std::time::Duration;
 

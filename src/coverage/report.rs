@@ -18,7 +18,8 @@ pub struct Counts {
     pub activated: i64,
     pub installed: i64,
     pub active_30d: i64,
-    /// Devices of eligible members holding the newest handbook (acknowledged the latest feed position).
+    /// Eligible members with a device holding the newest handbook (acknowledged the latest feed position); a member
+    /// counts once, however many devices it has, so `up_to_date` never exceeds `installed`.
     pub up_to_date: i64,
     /// installed / eligible, rounded to 4 decimals (0 when eligible is 0).
     #[schema(minimum = 0, maximum = 1)]
@@ -246,6 +247,8 @@ pub fn history(
 pub fn snapshot(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
     super::counters::refresh_moving(conn, now)?;
     conn.write_transaction(|conn| {
+        // Another instance taking today's snapshot at the same moment waits, then replaces it: one row per day.
+        conn.lock_job(crate::db::Job::Coverage)?;
         let day = now.date();
         diesel::delete(ch::table.filter(ch::day.eq(day))).execute(conn)?;
         let rows: Vec<CountRow> =

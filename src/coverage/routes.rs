@@ -165,12 +165,7 @@ async fn not_installed(
         Some("csv") => true,
         Some(_) => return Err(AppError::validation("format", "json or csv")),
     };
-    let offset = match paging::decode_after(query.after.as_deref())? {
-        Some(key) => {
-            key.parse::<i64>().map_err(|_| AppError::validation("after", "is not a cursor this service issued"))?
-        }
-        None => 0,
-    };
+    let offset = paging::decode_offset(query.after.as_deref())?;
     let limit = paging::limit(query.limit)?;
     // The CSV is the whole list, for printing; paging applies to JSON.
     let (limit, offset) = if as_csv { (i64::MAX / 2, 0) } else { (limit, offset) };

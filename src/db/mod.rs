@@ -343,12 +343,43 @@ impl DbConnection {
         }
     }
 
+    /// Makes `job` exclusive until the end of the current write transaction, across every instance: on PostgreSQL a
+    /// transaction-scoped advisory lock; SQLite's `BEGIN IMMEDIATE` already runs one writer at a time.
+    pub fn lock_job(&mut self, job: Job) -> QueryResult<()> {
+        if let DbConnection::Postgresql(pg) = self {
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(job as i64)
+                .execute(pg)?;
+        }
+        Ok(())
+    }
+
+    /// Serialises, across every instance, the write transactions that name the same `key` (an account, an
+    /// installation id), until the end of the current one: on PostgreSQL a transaction-scoped advisory lock on the
+    /// key's hash (two keys sharing a hash merely wait for each other); SQLite runs one writer at a time anyway.
+    pub fn lock_key(&mut self, key: &str) -> QueryResult<()> {
+        if let DbConnection::Postgresql(pg) = self {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind::<diesel::sql_types::Text, _>(key)
+                .execute(pg)?;
+        }
+        Ok(())
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             DbConnection::Postgresql(_) => "postgres",
             DbConnection::Sqlite(_) => "sqlite",
         }
     }
+}
+
+/// Background jobs that several instances run and that must not overlap (`DbConnection::lock_job`); the value is
+/// the advisory lock's key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Job {
+    /// The coverage counters' periodic refresh and the daily snapshot.
+    Coverage = 0x4842_0001,
 }
 
 /// An online, consistent copy of an SQLite database (`VACUUM INTO`), into a new private (0600) file;

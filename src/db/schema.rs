@@ -206,6 +206,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    attachment_access (sha256, committee_code) {
+        sha256 -> Text,
+        committee_code -> Text,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> BigInt,
         at -> Timestamp,
@@ -256,6 +263,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     document_reach,
     document_attachments,
     attachments,
+    attachment_access,
     audit_log,
     installations,
     coverage_counts,

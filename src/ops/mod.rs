@@ -6,4 +6,5 @@ pub mod body_deadline;
 pub mod headers;
 pub mod health;
 pub mod metrics;
+pub mod nul;
 pub mod request_log;

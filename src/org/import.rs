@@ -188,6 +188,16 @@ fn validate_row(
     scope: &ImportScope,
     problems: &mut Vec<FieldError>,
 ) -> Option<MemberRow> {
+    let mut with_nul: Vec<(&usize, &&str)> = columns
+        .iter()
+        .filter(|(_, i)| record.get(**i).is_some_and(|value| value.contains('\0')))
+        .map(|(n, i)| (i, n))
+        .collect();
+    with_nul.sort();
+    for (_, name) in with_nul {
+        // PostgreSQL cannot store it, and no member's data has a use for it.
+        problems.push(FieldError::on_line(line, *name, "contains U+0000 (NUL)"));
+    }
     let field = |name: &str| columns.get(name).and_then(|i| record.get(*i)).map(text::clean).unwrap_or_default();
     let mut problem = |name: &str, message: &str| problems.push(FieldError::on_line(line, name, message));
 

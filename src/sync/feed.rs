@@ -14,6 +14,14 @@ pub fn next_position(conn: &mut DbConnection) -> QueryResult<i64> {
     current_position(conn)
 }
 
+/// Takes the counter row's lock without spending a position: every writer of what members may see holds it until
+/// commit, so a transaction that reads after taking it sees every earlier feed writer's changes (on PostgreSQL, each
+/// statement of READ COMMITTED reads what was committed when it started). Call inside a write transaction.
+pub fn lock(conn: &mut DbConnection) -> QueryResult<()> {
+    diesel::update(feed_state::table.find(1)).set(feed_state::seq.eq(feed_state::seq)).execute(conn)?;
+    Ok(())
+}
+
 /// The newest committed position.
 pub fn current_position(conn: &mut DbConnection) -> QueryResult<i64> {
     feed_state::table.find(1).select(feed_state::seq).get_result(conn)

@@ -73,12 +73,17 @@ fn short_text(field: &str, value: Option<&str>, max: usize, errors: &mut Vec<Fie
     value
 }
 
-/// Registers the installation, or refreshes it; a device signed in by someone else moves to the caller.
-/// Returns whether it was new.
+/// Registers the installation, or refreshes it; returns whether it was new.
+///
+/// An installation id that another account has registered (and not removed) stays theirs: 409. One that was
+/// removed may be registered by anyone, starting afresh (nothing acknowledged). An account keeps at most
+/// `max_devices` live installations: registering one more retires (removes) its longest idle ones. Coverage moves
+/// in the same transaction.
 pub fn register(
     conn: &mut DbConnection,
     user: &AuthUser,
     registration: Registration,
+    max_devices: u32,
 ) -> Result<(bool, InstallationView), AppError> {
     let mut errors = Vec::new();
     let id = parse_id(&registration.installation_id);
@@ -99,50 +104,102 @@ pub fn register(
     }
     let id = id.expect("validated");
     let app_version = app_version.expect("validated");
+    let subject = user.subject.to_string();
     let member_id = match user.subject {
         Subject::Member(id) => Some(id),
         Subject::Staff(_) => None,
     };
     conn.write_transaction(|conn| {
+        // Registrations of one id, or by one account, at the same moment run one after another (id first, always):
+        // the second sees the first's row (200 or 409, never a duplicate key) and its devices (the cap holds).
+        conn.lock_key(&format!("installation:{id}"))?;
+        conn.lock_key(&format!("installations of {subject}"))?;
         let at = now();
-        let previous: Option<Option<i64>> =
-            inst::table.find(&id).select(inst::member_id).get_result(conn).optional()?;
+        let previous: Option<(String, Option<i64>, Option<NaiveDateTime>)> = inst::table
+            .find(&id)
+            .select((inst::subject, inst::member_id, inst::deleted_at))
+            .get_result(conn)
+            .optional()?;
         let exists = previous.is_some();
-        // The device may leave one member and join another: both members' coverage moves.
-        let affected: Vec<i64> = [previous.flatten(), member_id].into_iter().flatten().collect();
-        let before: Vec<_> = affected.iter().map(|m| counters::contribution(conn, *m)).collect::<QueryResult<_>>()?;
-        if exists {
-            diesel::update(inst::table.find(&id))
-                .set((
-                    inst::subject.eq(user.subject.to_string()),
-                    inst::member_id.eq(member_id),
-                    inst::platform.eq(&registration.platform),
-                    inst::app_version.eq(&app_version),
-                    inst::os_version.eq(&os_version),
-                    inst::device_model.eq(&device_model),
-                    inst::last_seen_at.eq(at),
-                    inst::deleted_at.eq(None::<NaiveDateTime>),
-                ))
-                .execute(conn)?;
-        } else {
-            diesel::insert_into(inst::table)
-                .values((
-                    inst::installation_id.eq(&id),
-                    inst::subject.eq(user.subject.to_string()),
-                    inst::member_id.eq(member_id),
-                    inst::platform.eq(&registration.platform),
-                    inst::app_version.eq(&app_version),
-                    inst::os_version.eq(&os_version),
-                    inst::device_model.eq(&device_model),
-                    inst::first_seen_at.eq(at),
-                    inst::last_seen_at.eq(at),
-                ))
-                .execute(conn)?;
+        let mut affected: Vec<i64> = member_id.into_iter().collect();
+        if let Some((owner, owner_member, deleted_at)) = &previous {
+            if *owner != subject {
+                if deleted_at.is_none() {
+                    return Err(AppError::Conflict(
+                        "this installation is registered to another account; it must be removed there first".into(),
+                    ));
+                }
+                // A removed device that changes hands: its former owner's coverage is recomputed too.
+                affected.extend(*owner_member);
+            }
         }
+        let before: Vec<_> = affected.iter().map(|m| counters::contribution(conn, *m)).collect::<QueryResult<_>>()?;
+        match &previous {
+            Some((owner, _, _)) => {
+                diesel::update(inst::table.find(&id))
+                    .set((
+                        inst::subject.eq(&subject),
+                        inst::member_id.eq(member_id),
+                        inst::platform.eq(&registration.platform),
+                        inst::app_version.eq(&app_version),
+                        inst::os_version.eq(&os_version),
+                        inst::device_model.eq(&device_model),
+                        inst::last_seen_at.eq(at),
+                        inst::deleted_at.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(conn)?;
+                if *owner != subject {
+                    // What the former owner acknowledged says nothing about the new one.
+                    diesel::update(inst::table.find(&id))
+                        .set((inst::acked_seq.eq(None::<i64>), inst::acked_at.eq(None::<NaiveDateTime>)))
+                        .execute(conn)?;
+                }
+            }
+            None => {
+                diesel::insert_into(inst::table)
+                    .values((
+                        inst::installation_id.eq(&id),
+                        inst::subject.eq(&subject),
+                        inst::member_id.eq(member_id),
+                        inst::platform.eq(&registration.platform),
+                        inst::app_version.eq(&app_version),
+                        inst::os_version.eq(&os_version),
+                        inst::device_model.eq(&device_model),
+                        inst::first_seen_at.eq(at),
+                        inst::last_seen_at.eq(at),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        retire_beyond(conn, &subject, &id, max_devices, at)?;
         counters::apply_changes(conn, &affected, before)?;
         let view = inst::table.find(&id).select(InstallationView::as_select()).get_result(conn)?;
         Ok((!exists, view))
     })
+}
+
+/// Removes the account's live installations beyond the `max_devices` seen most recently, never `keep` (the one
+/// being registered). Call inside a write transaction, between reading and applying the coverage contributions.
+fn retire_beyond(
+    conn: &mut DbConnection,
+    subject: &str,
+    keep: &str,
+    max_devices: u32,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    let others: Vec<String> = inst::table
+        .filter(inst::subject.eq(subject))
+        .filter(inst::deleted_at.is_null())
+        .filter(inst::installation_id.ne(keep))
+        .order((inst::last_seen_at.desc(), inst::first_seen_at.desc(), inst::installation_id.desc()))
+        .select(inst::installation_id)
+        .load(conn)?;
+    let allowed_others = usize::try_from(max_devices.max(1) - 1).unwrap_or(usize::MAX);
+    let idle: Vec<&String> = others.iter().skip(allowed_others).collect();
+    if idle.is_empty() {
+        return Ok(0);
+    }
+    diesel::update(inst::table.filter(inst::installation_id.eq_any(idle))).set(inst::deleted_at.eq(at)).execute(conn)
 }
 
 /// Marks it removed: its owner, or an admin (anyone else: 404).

@@ -41,9 +41,10 @@ pub struct Api;
     request_body = installations::Registration,
     responses(
         (status = 201, description = "Registered", body = installations::InstallationView),
-        (status = 200, description = "Already registered: refreshed, and now the caller's", body = installations::InstallationView),
+        (status = 200, description = "Already the caller's (or removed by its former owner): refreshed", body = installations::InstallationView),
         (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
+        (status = 409, response = p::Conflict),
         (status = 413, response = p::PayloadTooLarge),
         (status = 415, response = p::UnsupportedMediaType),
         (status = 422, response = p::Unprocessable),
@@ -54,7 +55,9 @@ async fn register(
     user: AuthUser,
     body: web::Json<installations::Registration>,
 ) -> Result<HttpResponse, AppError> {
-    let (created, view) = state.db.run(move |conn| installations::register(conn, &user, body.into_inner())).await?;
+    let max_devices = state.settings.max_devices;
+    let (created, view) =
+        state.db.run(move |conn| installations::register(conn, &user, body.into_inner(), max_devices)).await?;
     let mut answer = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
     Ok(answer.json(view))
 }

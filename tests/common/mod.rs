@@ -488,3 +488,26 @@ impl TestApp {
         Organisation { admin, member_hk, member_bd }
     }
 }
+
+/// As many callers as the test pool has connections.
+pub const AT_ONCE: usize = 4;
+
+/// Runs `work` on `AT_ONCE` threads, each with its own pooled connection, released together by a barrier: what
+/// several instances do at the same moment, without sleeps. Answers each thread's result, by thread.
+pub fn at_once<T: Send>(app: &TestApp, work: impl Fn(usize, &mut db::DbConnection) -> T + Sync) -> Vec<T> {
+    let pool = app.db().pool().clone();
+    let barrier = std::sync::Barrier::new(AT_ONCE);
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..AT_ONCE)
+            .map(|n| {
+                let (pool, barrier, work) = (&pool, &barrier, &work);
+                scope.spawn(move || {
+                    let mut conn = pool.get().expect("a pooled connection per thread");
+                    barrier.wait();
+                    work(n, &mut conn)
+                })
+            })
+            .collect();
+        threads.into_iter().map(|thread| thread.join().expect("the work does not panic")).collect()
+    })
+}
