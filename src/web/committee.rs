@@ -15,7 +15,11 @@ use super::layout::{bar, cards, number, page, path_segment, percent};
 use super::session::{answer, staff_session};
 use super::{html_response, HOME_PATH};
 
-pub(super) async fn committee_page(state: web::Data<AppState>, req: HttpRequest, code: web::Path<String>) -> HttpResponse {
+pub(super) async fn committee_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    code: web::Path<String>,
+) -> HttpResponse {
     let session = match staff_session(&state, &req).await {
         Ok(session) => session,
         Err(response) => return response,

@@ -22,7 +22,11 @@ pub(super) async fn city_csv(state: web::Data<AppState>, req: HttpRequest) -> Ht
     answer(session, result)
 }
 
-pub(super) async fn not_installed_csv(state: web::Data<AppState>, req: HttpRequest, code: web::Path<String>) -> HttpResponse {
+pub(super) async fn not_installed_csv(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    code: web::Path<String>,
+) -> HttpResponse {
     let session = match staff_session(&state, &req).await {
         Ok(session) => session,
         Err(response) => return response,

@@ -186,7 +186,6 @@ fn summary(user: &AuthUser, report: &CityReport) -> Markup {
     }
 }
 
-
 fn committee_table(report: &CityReport, key: SortKey, descending: bool) -> Markup {
     let header = |column: SortKey| {
         let current = column == key;

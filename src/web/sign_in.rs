@@ -13,7 +13,8 @@ use super::layout::{message_page, page};
 use super::session::{finish, over_tls, removal_cookies, same_origin, session_cookies, ACCESS_COOKIE, REFRESH_COOKIE};
 use super::{html_response, redirect, HOME_PATH, LOGIN_PATH};
 
-pub(super) const MEMBER_REFUSED: &str = "Trang này dành cho cán bộ quản lý. Đảng viên vui lòng dùng ứng dụng Sổ tay đảng viên \
+pub(super) const MEMBER_REFUSED: &str =
+    "Trang này dành cho cán bộ quản lý. Đảng viên vui lòng dùng ứng dụng Sổ tay đảng viên \
                               trên điện thoại.";
 
 pub(super) async fn login_form() -> HttpResponse {
