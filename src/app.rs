@@ -71,7 +71,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(content::attachments::configure)
         .configure(sync::routes::configure)
         .configure(coverage::routes::configure)
-        .configure(coverage::dashboard::configure)
+        .configure(crate::web::configure)
         .configure(crate::openapi::configure);
 }
 

@@ -14,6 +14,31 @@ pub enum LogFormat {
     Json,
 }
 
+/// Every setting's default, written once: the flags show and apply them, and `Settings::new` starts from them.
+pub mod defaults {
+    use super::LogFormat;
+    use crate::ops::addresses::IpRange;
+
+    pub const DATA_DIR: &str = "./data";
+    pub const LOG: &str = "info";
+    pub const LOG_FORMAT: LogFormat = LogFormat::Text;
+    pub const DB_POOL_SIZE: u32 = 10;
+    pub const TARGET_MEMBERS: u64 = 418_000;
+    pub const ACTIVATION_CODE_DAYS: u32 = 30;
+    pub const REFRESH_IDLE_DAYS: u32 = 30;
+    pub const REFRESH_MAX_DAYS: u32 = 180;
+    pub const ATTACHMENT_MAX_BYTES: u64 = 64 * 1024 * 1024;
+    pub const MAX_DEVICES: u32 = 5;
+    pub const SNAPSHOT_HOUR: u32 = 17;
+    pub const BODY_TIMEOUT: u64 = 20;
+    pub const BODY_MIN_RATE: u64 = 500;
+
+    /// Loopback only.
+    pub fn metrics_allow() -> Vec<IpRange> {
+        IpRange::loopback()
+    }
+}
+
 #[derive(Clone, Debug, Args)]
 pub struct Settings {
     /// Database: sqlite://PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DB
@@ -22,23 +47,23 @@ pub struct Settings {
     pub database_url: Option<String>,
 
     /// Folder for the SQLite database, signing keys and attachments.
-    #[arg(long, env = "HANDBOOK_DATA_DIR", default_value = "./data", global = true)]
+    #[arg(long, env = "HANDBOOK_DATA_DIR", default_value = defaults::DATA_DIR, global = true)]
     pub data_dir: PathBuf,
 
     /// Log filter: a level (error, warn, info, debug, trace) or a tracing directive list.
-    #[arg(long, env = "HANDBOOK_LOG", default_value = "info", global = true)]
+    #[arg(long, env = "HANDBOOK_LOG", default_value = defaults::LOG, global = true)]
     pub log: String,
 
     /// Log line format.
-    #[arg(long, env = "HANDBOOK_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    #[arg(long, env = "HANDBOOK_LOG_FORMAT", value_enum, default_value_t = defaults::LOG_FORMAT, global = true)]
     pub log_format: LogFormat,
 
     /// Most database connections the pool keeps open.
-    #[arg(long, env = "HANDBOOK_DB_POOL_SIZE", default_value_t = 10, global = true)]
+    #[arg(long, env = "HANDBOOK_DB_POOL_SIZE", default_value_t = defaults::DB_POOL_SIZE, global = true)]
     pub db_pool_size: u32,
 
     /// Eligible members the city aims to have installed the app (coverage target).
-    #[arg(long, env = "HANDBOOK_TARGET_MEMBERS", default_value_t = 418_000, global = true)]
+    #[arg(long, env = "HANDBOOK_TARGET_MEMBERS", default_value_t = defaults::TARGET_MEMBERS, global = true)]
     pub target_members: u64,
 
     /// PEM file of Ed25519 private keys (PKCS#8) for access tokens; the first signs, all verify.
@@ -47,15 +72,15 @@ pub struct Settings {
     pub jwt_key_file: Option<PathBuf>,
 
     /// Days an activation code stays valid.
-    #[arg(long, env = "HANDBOOK_ACTIVATION_CODE_DAYS", default_value_t = 30, global = true)]
+    #[arg(long, env = "HANDBOOK_ACTIVATION_CODE_DAYS", default_value_t = defaults::ACTIVATION_CODE_DAYS, global = true)]
     pub activation_code_days: u32,
 
     /// Days a session (refresh token) may stay unused before it expires.
-    #[arg(long, env = "HANDBOOK_REFRESH_IDLE_DAYS", default_value_t = 30, global = true)]
+    #[arg(long, env = "HANDBOOK_REFRESH_IDLE_DAYS", default_value_t = defaults::REFRESH_IDLE_DAYS, global = true)]
     pub refresh_idle_days: u32,
 
     /// Days a session lasts at most, however active: then the member signs in again.
-    #[arg(long, env = "HANDBOOK_REFRESH_MAX_DAYS", default_value_t = 180, global = true)]
+    #[arg(long, env = "HANDBOOK_REFRESH_MAX_DAYS", default_value_t = defaults::REFRESH_MAX_DAYS, global = true)]
     pub refresh_max_days: u32,
 
     /// Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated).
@@ -64,7 +89,7 @@ pub struct Settings {
 
     /// Address ranges (CIDR, comma-separated) that may read /metrics; behind trusted proxies the client's
     /// address counts, and a request forwarded by an untrusted peer is refused. Others get 404.
-    #[arg(long, env = "HANDBOOK_METRICS_ALLOW", value_delimiter = ',', default_values_t = IpRange::loopback(), global = true)]
+    #[arg(long, env = "HANDBOOK_METRICS_ALLOW", value_delimiter = ',', default_values_t = defaults::metrics_allow(), global = true)]
     pub metrics_allow: Vec<IpRange>,
 
     /// A token that may read /metrics from any address, sent as `Authorization: Bearer <token>`.
@@ -72,24 +97,24 @@ pub struct Settings {
     pub metrics_token: Option<String>,
 
     /// Largest attachment accepted, in bytes.
-    #[arg(long, env = "HANDBOOK_ATTACHMENT_MAX_BYTES", default_value_t = 64 * 1024 * 1024, global = true)]
+    #[arg(long, env = "HANDBOOK_ATTACHMENT_MAX_BYTES", default_value_t = defaults::ATTACHMENT_MAX_BYTES, global = true)]
     pub attachment_max_bytes: u64,
 
     /// Most live installations (devices) one account may have; registering one more retires its longest idle one.
-    #[arg(long, env = "HANDBOOK_MAX_DEVICES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    #[arg(long, env = "HANDBOOK_MAX_DEVICES", default_value_t = defaults::MAX_DEVICES, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub max_devices: u32,
 
     /// Hour of the day (UTC, 0–23) after which the daily coverage snapshot is taken (17 = midnight in Hanoi).
-    #[arg(long, env = "HANDBOOK_SNAPSHOT_HOUR", default_value_t = 17, value_parser = clap::value_parser!(u32).range(0..24), global = true)]
+    #[arg(long, env = "HANDBOOK_SNAPSHOT_HOUR", default_value_t = defaults::SNAPSHOT_HOUR, value_parser = clap::value_parser!(u32).range(0..24), global = true)]
     pub snapshot_hour: u32,
 
     /// Seconds a client gets to send a request body, extended by one second for every `body_min_rate` bytes it
     /// sends; a slower client is answered 408 and disconnected.
-    #[arg(long, env = "HANDBOOK_BODY_TIMEOUT", default_value_t = 20, global = true)]
+    #[arg(long, env = "HANDBOOK_BODY_TIMEOUT", default_value_t = defaults::BODY_TIMEOUT, global = true)]
     pub body_timeout: u64,
 
     /// Bytes per second a request body must average, past its first `body_timeout` seconds.
-    #[arg(long, env = "HANDBOOK_BODY_MIN_RATE", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    #[arg(long, env = "HANDBOOK_BODY_MIN_RATE", default_value_t = defaults::BODY_MIN_RATE, value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub body_min_rate: u64,
 }
 
@@ -99,22 +124,22 @@ impl Settings {
         Settings {
             database_url: Some(database_url.into()),
             data_dir: data_dir.into(),
-            log: "info".into(),
-            log_format: LogFormat::Text,
-            db_pool_size: 10,
-            target_members: 418_000,
+            log: defaults::LOG.into(),
+            log_format: defaults::LOG_FORMAT,
+            db_pool_size: defaults::DB_POOL_SIZE,
+            target_members: defaults::TARGET_MEMBERS,
             jwt_key_file: None,
-            activation_code_days: 30,
-            refresh_idle_days: 30,
-            refresh_max_days: 180,
+            activation_code_days: defaults::ACTIVATION_CODE_DAYS,
+            refresh_idle_days: defaults::REFRESH_IDLE_DAYS,
+            refresh_max_days: defaults::REFRESH_MAX_DAYS,
             trusted_proxies: Vec::new(),
-            metrics_allow: IpRange::loopback(),
+            metrics_allow: defaults::metrics_allow(),
             metrics_token: None,
-            attachment_max_bytes: 64 * 1024 * 1024,
-            max_devices: 5,
-            snapshot_hour: 17,
-            body_timeout: 20,
-            body_min_rate: 500,
+            attachment_max_bytes: defaults::ATTACHMENT_MAX_BYTES,
+            max_devices: defaults::MAX_DEVICES,
+            snapshot_hour: defaults::SNAPSHOT_HOUR,
+            body_timeout: defaults::BODY_TIMEOUT,
+            body_min_rate: defaults::BODY_MIN_RATE,
         }
     }
 
@@ -136,5 +161,16 @@ mod tests {
         assert_eq!(settings.database_url(), "sqlite:///srv/handbook/handbook.db");
         settings.database_url = Some("postgres://h/db".into());
         assert_eq!(settings.database_url(), "postgres://h/db");
+    }
+
+    /// The flags apply the very defaults `Settings::new` starts from (environment variables ignored here).
+    #[test]
+    fn the_flags_defaults_are_the_settings_defaults() {
+        use clap::FromArgMatches;
+        let command = Settings::augment_args(clap::Command::new("handbook")).mut_args(|arg| arg.env(None));
+        let parsed = Settings::from_arg_matches(&command.get_matches_from(["handbook"])).unwrap();
+        let built = Settings::new("", defaults::DATA_DIR);
+        assert_eq!(parsed.database_url, None);
+        assert_eq!(format!("{:?}", Settings { database_url: None, ..built }), format!("{parsed:?}"));
     }
 }

@@ -18,3 +18,4 @@ pub mod sync;
 pub mod telemetry;
 pub mod text;
 pub mod time;
+pub mod web;

@@ -212,6 +212,8 @@ fn matrix() -> Vec<Row> {
             [303; 9],
         ),
         ("/dashboard/login", Method::GET, "/dashboard/login", "", PUBLIC_200),
+        // The console's stylesheet (public: the sign-in page needs it).
+        ("/dashboard/assets/{file}", Method::GET, "/dashboard/assets/console.css", "", PUBLIC_200),
         // No login and password in the form: the form again, 400, for everyone alike (and nothing throttled).
         ("/dashboard/login", Method::POST, "/dashboard/login", "", [400; 9]),
         // Signing out needs no session: it clears the cookies (there are none) and goes to the sign-in page.

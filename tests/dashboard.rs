@@ -10,7 +10,7 @@ use actix_web::test::TestRequest;
 use common::{Answer, TestApp, MEMBERS_CSV, STAFF_PASSWORD};
 use serde_json::json;
 
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
 
 fn login_form(login: &str, password: &str) -> TestRequest {

@@ -8,12 +8,12 @@ use utoipa::ToSchema;
 use crate::app::AppState;
 use crate::audit;
 use crate::csv_export::{Cell, CsvExport};
-use crate::error::{AppError, FieldError};
+use crate::error::AppError;
 use crate::openapi::{problems as p, schemas as s};
 use crate::org::{members, staff, store as committees};
 
 use super::user::{AuthUser, Role, Subject};
-use super::{activation, now, password, sign_in, store};
+use super::{activation, now, sign_in, store};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/v1/auth/activate").post(activate))
@@ -302,31 +302,12 @@ async fn create_staff(
 }
 
 fn validate_staff(body: &StaffBody) -> Result<staff::NewStaff, AppError> {
-    let mut errors = Vec::new();
-    let login = store::normalize_staff_login(&body.login);
-    if let Err(message) = staff::check_login(&login) {
-        errors.push(FieldError::new("login", message));
-    }
-    if let Err(e) = password::check_new("password", &body.password, &[&login]) {
-        errors.push(e);
-    }
-    let role = match Role::parse(&body.role) {
-        Some(role @ (Role::Officer | Role::Admin)) => Some(role),
-        _ => {
-            errors.push(FieldError::new("role", "must be \"officer\" or \"admin\""));
-            None
-        }
-    };
-    let committee = body.committee_code.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
-    match (role, &committee) {
-        (Some(Role::Officer), None) => errors.push(FieldError::new("committee_code", "an officer needs a committee")),
-        (Some(Role::Admin), Some(_)) => errors.push(FieldError::new("committee_code", "an admin has no committee")),
-        _ => {}
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    Ok(staff::NewStaff { login, role: role.expect("validated"), committee_code: committee })
+    staff::validate(&staff::StaffRequest {
+        login: &body.login,
+        password: &body.password,
+        role: &body.role,
+        committee_code: body.committee_code.as_deref(),
+    })
 }
 
 /// Admin, or the officer of the member's committee (others: 404, the member's existence is private).

@@ -3,12 +3,13 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::auth::Role;
+use crate::auth::{password, store, Role};
 use crate::db::schema::{committees, staff};
 use crate::db::DbConnection;
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use crate::time::now;
 
+#[derive(Debug)]
 pub struct NewStaff {
     pub login: String,
     pub role: Role,
@@ -33,6 +34,44 @@ pub fn check_login(login: &str) -> Result<(), &'static str> {
         return Err("3 to 64 characters: a letter, then letters, digits, '.', '_' or '-'");
     }
     Ok(())
+}
+
+/// A new staff account as it was asked for: the API's body, or `handbook admin create`'s flags and password.
+pub struct StaffRequest<'a> {
+    pub login: &'a str,
+    pub password: &'a str,
+    pub role: &'a str,
+    pub committee_code: Option<&'a str>,
+}
+
+/// The one check of a new staff account, for the API and the command line alike: the login (normalized), the
+/// password rule, the role, and a committee for an officer and none for an admin. Every problem is reported.
+pub fn validate(request: &StaffRequest) -> Result<NewStaff, AppError> {
+    let mut errors = Vec::new();
+    let login = store::normalize_staff_login(request.login);
+    if let Err(message) = check_login(&login) {
+        errors.push(FieldError::new("login", message));
+    }
+    if let Err(e) = password::check_new("password", request.password, &[&login]) {
+        errors.push(e);
+    }
+    let role = match Role::parse(request.role) {
+        Some(role @ (Role::Officer | Role::Admin)) => Some(role),
+        _ => {
+            errors.push(FieldError::new("role", "must be \"officer\" or \"admin\""));
+            None
+        }
+    };
+    let committee = request.committee_code.map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
+    match (role, &committee) {
+        (Some(Role::Officer), None) => errors.push(FieldError::new("committee_code", "an officer needs a committee")),
+        (Some(Role::Admin), Some(_)) => errors.push(FieldError::new("committee_code", "an admin has no committee")),
+        _ => {}
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    Ok(NewStaff { login, role: role.expect("validated"), committee_code: committee })
 }
 
 pub fn create(conn: &mut DbConnection, new: &NewStaff, password_hash: &str) -> Result<StaffAccount, AppError> {
@@ -88,4 +127,37 @@ pub fn ensure_demo_publisher(conn: &mut DbConnection) -> Result<i64, AppError> {
     create(conn, &new, &unusable)?;
     diesel::update(staff::table.filter(staff::login.eq(login))).set(staff::disabled.eq(true)).execute(conn)?;
     Ok(staff::table.filter(staff::login.eq(login)).select(staff::id).get_result(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request<'a>(login: &'a str, role: &'a str, committee_code: Option<&'a str>) -> StaffRequest<'a> {
+        StaffRequest { login, password: "a sound staff passphrase", role, committee_code }
+    }
+
+    fn fields(error: AppError) -> Vec<String> {
+        let AppError::Validation(errors) = error else { panic!("not a validation error: {error:?}") };
+        errors.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn a_valid_request_is_normalized() {
+        let new = validate(&request("  Officer.HK ", "officer", Some(" HK "))).unwrap();
+        assert_eq!(
+            (new.login.as_str(), new.role, new.committee_code.as_deref()),
+            ("officer.hk", Role::Officer, Some("HK"))
+        );
+        let admin = validate(&request("city.admin", "admin", Some("  "))).unwrap();
+        assert_eq!((admin.role, admin.committee_code), (Role::Admin, None));
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let weak = StaffRequest { login: "9x", password: "password1", role: "member", committee_code: None };
+        assert_eq!(fields(validate(&weak).unwrap_err()), ["login", "password", "role"]);
+        assert_eq!(fields(validate(&request("officer.a", "officer", None)).unwrap_err()), ["committee_code"]);
+        assert_eq!(fields(validate(&request("admin.a", "admin", Some("HK"))).unwrap_err()), ["committee_code"]);
+    }
 }

@@ -1,0 +1,67 @@
+//! `handbook serve`: serve the API, the sync feed and the dashboard, with the background jobs; pending
+//! migrations are applied first, and an empty database gets its first admin.
+
+use actix_web::HttpServer;
+use handbook::app::{self, AppState};
+use handbook::config::Settings;
+use handbook::org::{demo, staff, store};
+
+use super::demo_data::{self, load_handbook};
+use super::{open, with_connection};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "HANDBOOK_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Load the demo data set (48 committees, synthetic members) if the database has no members.
+    #[arg(long)]
+    demo: bool,
+}
+
+pub fn run(settings: Settings, Args { bind, demo }: Args) -> anyhow::Result<()> {
+    let db = open(&settings, settings.db_pool_size)?;
+    if let Some(password) = with_connection(&db, staff::ensure_first_admin)? {
+        println!("Created the first admin account.\n  login:    admin\n  password: {password}\nIt is shown this once: sign in and change it.");
+    }
+    if demo {
+        load_demo(&db, &settings)?;
+    }
+    tracing::info!(database = %db.url().display(), %bind, "starting");
+    let state = AppState::new(db, settings)?;
+    actix_web::rt::System::new().block_on(async move {
+        handbook::content::schedule::spawn(state.clone());
+        handbook::coverage::jobs::spawn(state.clone());
+        handbook::sync::seen::spawn(state.clone());
+        handbook::auth::revocations::spawn(state.clone());
+        let last_notes = state.clone();
+        let server = HttpServer::new(move || app::build(state.clone()))
+            .bind(&bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?
+            .shutdown_timeout(30)
+            // A client gets 10 s to send its request head and 30 s of idle keep-alive.
+            .client_request_timeout(std::time::Duration::from_secs(10))
+            .keep_alive(std::time::Duration::from_secs(30))
+            .run();
+        server.await?;
+        if let Err(error) = handbook::sync::seen::write_pending(&last_notes).await {
+            tracing::warn!(%error, "could not record when devices were last seen");
+        }
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+/// `--demo`: the demo data set with its defaults, unless the database has members.
+fn load_demo(db: &handbook::db::Db, settings: &Settings) -> anyhow::Result<()> {
+    let empty = with_connection(db, |conn| Ok(store::list_committees(conn, None)?.iter().all(|c| c.eligible == 0)))?;
+    if !empty {
+        tracing::info!("--demo: the database already has members; leaving them as they are");
+        return Ok(());
+    }
+    tracing::info!("loading the demo data set");
+    let outcome = with_connection(db, |conn| demo::load(conn, demo_data::MEMBERS, demo_data::SEED))?;
+    let documents = with_connection(db, |conn| load_handbook(conn, settings, demo_data::DOCUMENTS, demo_data::SEED))?;
+    tracing::info!(members = outcome.created, documents, "demo data loaded");
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! The frame every console page shares, the pieces several pages show, and numbers and dates as Vietnamese
+//! writes them.
+
+use chrono::{FixedOffset, NaiveDate};
+use maud::{html, Markup, DOCTYPE};
+
+use crate::auth::{AuthUser, Role};
+use crate::coverage::report::Counts;
+
+use super::{assets, HOME_PATH, LOGIN_PATH};
+
+pub(super) fn page(title: &str, user: Option<&AuthUser>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="vi" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                // No favicon request (it would be a 404 outside the dashboard).
+                link rel="icon" href="data:,";
+                title { (title) " — Sổ tay đảng viên" }
+                link rel="stylesheet" href=(assets::console_css_url());
+            }
+            body {
+                header.top {
+                    a href=(HOME_PATH) { "Sổ tay đảng viên · Theo dõi cài đặt" }
+                    @if let Some(user) = user {
+                        div.who {
+                            span { (who(user)) }
+                            form method="post" action="/dashboard/logout" {
+                                button type="submit" { "Đăng xuất" }
+                            }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+fn who(user: &AuthUser) -> String {
+    match (user.role, user.committee.as_deref()) {
+        (Role::Admin, _) => "Quản trị viên".to_owned(),
+        (_, Some(code)) => format!("Cán bộ đảng bộ {code}"),
+        _ => "Cán bộ".to_owned(),
+    }
+}
+
+pub(super) fn message_page(user: Option<&AuthUser>, title: &str, text: &str) -> Markup {
+    page(
+        title,
+        user,
+        html! {
+            section {
+                h1 { (title) }
+                p { (text) }
+                p { a href=(HOME_PATH) { "← Về trang tổng quan" } " · " a href=(LOGIN_PATH) { "Đăng nhập" } }
+            }
+        },
+    )
+}
+
+/// 418000 → "418.000", as Vietnamese writes it.
+pub(super) fn number(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(digit);
+    }
+    if value < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// 0.8534 → "85,3%".
+pub(super) fn percent(fraction: f64) -> String {
+    format!("{:.1}%", fraction * 100.0).replace('.', ",")
+}
+
+pub(super) fn day(date: NaiveDate) -> String {
+    date.format("%d/%m/%Y").to_string()
+}
+
+/// The report's UTC time, in Hanoi time.
+pub(super) fn as_of(rfc3339: &str) -> String {
+    let hanoi = FixedOffset::east_opt(7 * 3600).expect("a valid offset");
+    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(at) => at.with_timezone(&hanoi).format("%H:%M %d/%m/%Y").to_string(),
+        Err(_) => rfc3339.to_owned(),
+    }
+}
+
+/// A committee code as one path segment.
+pub(super) fn path_segment(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+pub(super) fn cards(counts: &Counts) -> Markup {
+    html! {
+        div.cards {
+            div.card { span.label { "Đủ điều kiện" } span.value { (number(counts.eligible)) } }
+            div.card { span.label { "Đã kích hoạt" } span.value { (number(counts.activated)) } }
+            div.card { span.label { "Đã cài đặt" } span.value { (number(counts.installed)) } }
+            div.card { span.label { "Hoạt động 30 ngày" } span.value { (number(counts.active_30d)) } }
+            div.card { span.label { "Tỉ lệ cài đặt" } span.value { (percent(counts.coverage)) } }
+        }
+    }
+}
+
+/// A coverage bar: red under 50%, amber under 80%, green from 80%. The number is written too (colour is not
+/// the only signal).
+pub(super) fn bar(fraction: f64, label: &str) -> Markup {
+    let fraction = if fraction.is_finite() { fraction.clamp(0.0, 1.0) } else { 0.0 };
+    let colour = if fraction < 0.5 {
+        "red"
+    } else if fraction < 0.8 {
+        "amber"
+    } else {
+        "green"
+    };
+    // An SVG rectangle, not a `style` attribute: the console's CSP allows no inline style.
+    let width = format!("{:.1}", fraction * 100.0);
+    html! {
+        div.meter {
+            div class=(format!("bar {colour}")) role="progressbar" aria-label=(label)
+                aria-valuemin="0" aria-valuemax="100" aria-valuenow=(width) {
+                svg viewBox="0 0 100 1" preserveAspectRatio="none" aria-hidden="true" {
+                    rect.fill width=(width) height="1" {}
+                }
+            }
+            span.pct { (percent(fraction)) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_percentages_are_written_the_vietnamese_way() {
+        assert_eq!(number(0), "0");
+        assert_eq!(number(999), "999");
+        assert_eq!(number(1000), "1.000");
+        assert_eq!(number(418_000), "418.000");
+        assert_eq!(number(1_234_567), "1.234.567");
+        assert_eq!(percent(0.8534), "85,3%");
+        assert_eq!(percent(1.0), "100,0%");
+    }
+
+    #[test]
+    fn path_segments_are_escaped() {
+        assert_eq!(path_segment("HK"), "HK");
+        assert_eq!(path_segment("A B/\"<"), "A%20B%2F%22%3C");
+    }
+
+    #[test]
+    fn pages_link_the_stylesheet_and_carry_no_inline_style() {
+        let html = page("Tổng quan", None, bar(0.42, "Tỉ lệ cài đặt")).into_string();
+        let link = format!(r#"<link rel="stylesheet" href="{}">"#, assets::console_css_url());
+        assert!(html.contains(&link), "{html}");
+        // The CSP allows stylesheets from this origin only: a `<style>` or a `style=` would be ignored.
+        assert!(!html.contains("<style") && !html.contains(" style="), "{html}");
+        assert!(html.contains(r#"<rect class="fill" width="42.0" height="1">"#), "{html}");
+    }
+}

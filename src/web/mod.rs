@@ -1,0 +1,65 @@
+//! The staff web console at /dashboard: server-rendered HTML (maud, escaped by default), no JavaScript, nothing
+//! loaded from elsewhere; its stylesheet is a file of this folder served from the binary. Staff sign in with a
+//! form; the session is two cookies, `hb_access` (the access token) and `hb_refresh` (the refresh token), both
+//! HttpOnly, SameSite=Strict, Path=/dashboard, Secure over TLS. An expired access token is renewed with the
+//! refresh token on the way (both cookies rotate). Who sees what is decided by the same functions as the API
+//! (`coverage::routes::city_report`, `committee_report`, `history_points`).
+//!
+//! The parts: `session` (cookies, CSRF check, answering with the session), `sign_in` (the form, sign-out),
+//! `home` and `committee` (the pages), `chart` (the trend chart), `csv` (downloads), `layout` (the page frame
+//! and number formats), `assets` (the stylesheet).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use maud::Markup;
+
+mod assets;
+mod chart;
+mod committee;
+mod csv;
+mod home;
+mod layout;
+mod session;
+mod sign_in;
+
+pub use session::{ACCESS_COOKIE, REFRESH_COOKIE};
+
+const LOGIN_PATH: &str = "/dashboard/login";
+const HOME_PATH: &str = "/dashboard";
+
+/// Sent with every console answer: nothing may load from elsewhere (the stylesheet comes from this origin),
+/// nothing may frame the page.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+                                           form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/dashboard").get(home::home))
+        .service(web::resource("/dashboard/login").get(sign_in::login_form).post(sign_in::login_submit))
+        .service(web::resource("/dashboard/logout").post(sign_in::logout))
+        .service(web::resource("/dashboard/coverage.csv").get(csv::city_csv))
+        .service(web::resource("/dashboard/committees/{code}").get(committee::committee_page))
+        .service(web::resource("/dashboard/committees/{code}/not-installed.csv").get(csv::not_installed_csv));
+    assets::configure(cfg);
+}
+
+pub(super) fn security_headers(builder: &mut actix_web::HttpResponseBuilder) {
+    builder
+        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        // Not the service-wide no-referrer: with it a browser sends `Origin: null` on the pages' own form posts,
+        // which the CSRF check must refuse. Same-origin requests carry the origin; others still learn nothing.
+        .insert_header((header::REFERRER_POLICY, "same-origin"));
+}
+
+pub(super) fn html_response(status: StatusCode, markup: Markup) -> HttpResponse {
+    let mut builder = HttpResponse::build(status);
+    security_headers(&mut builder);
+    builder.content_type("text/html; charset=utf-8").body(markup.into_string())
+}
+
+pub(super) fn redirect(location: &str) -> HttpResponse {
+    let mut builder = HttpResponse::SeeOther();
+    security_headers(&mut builder);
+    builder.insert_header((header::LOCATION, location)).finish()
+}
