@@ -310,8 +310,8 @@ fn validate_staff(body: &StaffBody) -> Result<staff::NewStaff, AppError> {
     if let Err(e) = password::check_new("password", &body.password, &[&login]) {
         errors.push(e);
     }
-    let role = match Role::parse(&body.role) {
-        Some(role @ (Role::Officer | Role::Admin)) => Some(role),
+    let role = match body.role.parse() {
+        Ok(role @ (Role::Officer | Role::Admin)) => Some(role),
         _ => {
             errors.push(FieldError::new("role", "must be \"officer\" or \"admin\""));
             None
@@ -357,7 +357,7 @@ async fn issue_activation_code(
         .run(move |conn| {
             let member = members::find(conn, &card_number)?.filter(|m| user.manages(&m.committee_code));
             let member = member.ok_or(AppError::NotFound)?;
-            if member.status == "left" {
+            if member.status == members::MemberStatus::Left {
                 return Err(AppError::Conflict("this member has left and cannot sign in".into()));
             }
             let at = now();

@@ -7,12 +7,22 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{AuthUser, Role, Subject};
 use crate::coverage::counters;
 use crate::db::schema::{feed_state, installations as inst, members};
+use crate::db::text_enum::text_enum;
 use crate::db::DbConnection;
 use crate::error::{AppError, FieldError};
+use crate::org::members::MemberStatus;
 use crate::sync::seen::SeenLog;
 use crate::time::now;
 
-pub const PLATFORMS: [&str; 3] = ["android", "ios", "web"];
+text_enum! {
+    /// What the app runs on.
+    pub enum Platform {
+        Android = "android",
+        Ios = "ios",
+        Web = "web",
+    }
+}
+
 /// `last_seen_at` is noted at most this often per installation.
 pub const SEEN_EVERY_SECONDS: i64 = 60;
 
@@ -22,7 +32,8 @@ pub struct Registration {
     /// A UUID the app generated once for this device.
     #[schema(format = "uuid")]
     pub installation_id: String,
-    #[schema(schema_with = platforms)]
+    /// Checked by `register` (422), not by the JSON parser.
+    #[schema(value_type = Platform)]
     pub platform: String,
     /// At most 50 characters.
     #[schema(min_length = 1)]
@@ -33,16 +44,12 @@ pub struct Registration {
     pub device_model: Option<String>,
 }
 
-fn platforms() -> utoipa::openapi::Object {
-    crate::openapi::text_enum(&PLATFORMS)
-}
-
 #[derive(Debug, Serialize, Queryable, Selectable, utoipa::ToSchema)]
 #[diesel(table_name = inst)]
 pub struct InstallationView {
     #[schema(format = "uuid")]
     pub installation_id: String,
-    pub platform: String,
+    pub platform: Platform,
     pub app_version: String,
     #[schema(required = true)]
     pub os_version: Option<String>,
@@ -90,7 +97,8 @@ pub fn register(
     if id.is_none() {
         errors.push(FieldError::new("installation_id", "must be a UUID"));
     }
-    if !PLATFORMS.contains(&registration.platform.as_str()) {
+    let platform = registration.platform.parse::<Platform>();
+    if platform.is_err() {
         errors.push(FieldError::new("platform", "android, ios or web"));
     }
     let app_version = short_text("app_version", Some(&registration.app_version), 50, &mut errors);
@@ -104,6 +112,7 @@ pub fn register(
     }
     let id = id.expect("validated");
     let app_version = app_version.expect("validated");
+    let platform = platform.expect("validated");
     let subject = user.subject.to_string();
     let member_id = match user.subject {
         Subject::Member(id) => Some(id),
@@ -140,7 +149,7 @@ pub fn register(
                     .set((
                         inst::subject.eq(&subject),
                         inst::member_id.eq(member_id),
-                        inst::platform.eq(&registration.platform),
+                        inst::platform.eq(platform),
                         inst::app_version.eq(&app_version),
                         inst::os_version.eq(&os_version),
                         inst::device_model.eq(&device_model),
@@ -161,7 +170,7 @@ pub fn register(
                         inst::installation_id.eq(&id),
                         inst::subject.eq(&subject),
                         inst::member_id.eq(member_id),
-                        inst::platform.eq(&registration.platform),
+                        inst::platform.eq(platform),
                         inst::app_version.eq(&app_version),
                         inst::os_version.eq(&os_version),
                         inst::device_model.eq(&device_model),
@@ -258,7 +267,7 @@ pub fn sync_context(
         .filter(inst::installation_id.eq(&id))
         .filter(inst::member_id.eq(member_id))
         .filter(inst::deleted_at.is_null())
-        .filter(members::status.ne("left"))
+        .filter(members::status.ne(MemberStatus::Left))
         .select((members::committee_code, inst::last_seen_at, newest))
         .get_result(conn)
         .optional()?
