@@ -255,7 +255,7 @@ fn load_demo_handbook(
 fn create_staff(settings: &Settings, login: String, role: &str, committee: Option<String>) -> anyhow::Result<()> {
     let login = handbook::auth::store::normalize_staff_login(&login);
     staff::check_login(&login).map_err(|m| anyhow::anyhow!("login: {m}"))?;
-    let role: Role = role.parse().ok().context("role must be admin or officer")?;
+    let role = Role::parse(role).context("role must be admin or officer")?;
     if (role == Role::Officer) != committee.is_some() {
         anyhow::bail!("an officer needs --committee, and an admin takes none");
     }

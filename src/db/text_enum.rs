@@ -3,7 +3,7 @@
 //! type that has `Display` and `FromStr` (a token subject, `member:7`) the same way.
 
 /// Declares an enum stored and sent as text: each variant names its text once (`Variant = "text"`), and the enum gets
-/// `as_str`, `ALL`, `Display`, `FromStr`, serde as that text, a string-enum `ToSchema`, and the diesel mapping of
+/// `as_str`, `parse`, `ALL`, `Display`, `FromStr`, serde as that text, a string-enum `ToSchema`, and the diesel mapping of
 /// `text_column!` (so `members::status.eq(MemberStatus::Left)` compiles on both backends).
 macro_rules! text_enum {
     (
@@ -31,6 +31,11 @@ macro_rules! text_enum {
                 match self {
                     $($name::$variant => $text),+
                 }
+            }
+
+            /// The value `text` stands for, if any (`FromStr` with the error left out).
+            pub fn parse(text: &str) -> Option<$name> {
+                text.parse().ok()
             }
 
             /// Every value's text, comma-separated: for the messages that name what is accepted.
