@@ -366,7 +366,7 @@ async fn issue_activation_code(
                 let codes = activation::issue(conn, &[member.id], at, expires_at)?;
                 // A reset: the old password and every session end now, not when the code is redeemed.
                 store::clear_member_password(conn, member.id, at)?;
-                super::sessions::revoke_all(conn, &Subject::Member(member.id).to_string(), None, at)?;
+                super::sessions::revoke_all(conn, Subject::Member(member.id), None, at)?;
                 let committee = Some(member.committee_code.as_str());
                 audit::record(conn, &user, "activation_code.issue", &member.card_number, committee, json!({}))?;
                 Ok::<_, AppError>(codes.into_iter().next().expect("one code per member"))

@@ -360,7 +360,7 @@ pub fn create(conn: &mut DbConnection, user: &AuthUser, input: DraftInput) -> Re
                 d::live_state.eq(LiveState::Draft),
                 d::live_audience_all.eq(false),
                 d::feed_seq.eq(0),
-                d::created_by.eq(user.subject.to_string()),
+                d::created_by.eq(user.subject),
                 d::created_at.eq(at),
                 d::updated_at.eq(at),
             ))

@@ -407,7 +407,7 @@ pub fn apply(
                 .execute(conn)?;
             if row.status == MemberStatus::Left && old.status != MemberStatus::Left {
                 // A member who left cannot sign in any more: end every session now.
-                sessions::revoke_all(conn, &Subject::Member(*id).to_string(), None, at)?;
+                sessions::revoke_all(conn, Subject::Member(*id), None, at)?;
             }
             touched.insert(&old.committee_code);
             touched.insert(&row.committee_code);

@@ -294,7 +294,7 @@ async fn get_member(
             let Some(member) = members::find(conn, &card_number)?.filter(|m| user.manages(&m.committee_code)) else {
                 return Ok(None);
             };
-            let devices = installations::list_for_subject(conn, &Subject::Member(member.id).to_string())?;
+            let devices = installations::list_for_subject(conn, Subject::Member(member.id))?;
             Ok(Some((member, devices)))
         })
         .await?;

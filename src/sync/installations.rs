@@ -113,7 +113,7 @@ pub fn register(
     let id = id.expect("validated");
     let app_version = app_version.expect("validated");
     let platform = platform.expect("validated");
-    let subject = user.subject.to_string();
+    let subject = user.subject;
     let member_id = match user.subject {
         Subject::Member(id) => Some(id),
         Subject::Staff(_) => None,
@@ -124,7 +124,7 @@ pub fn register(
         conn.lock_key(&format!("installation:{id}"))?;
         conn.lock_key(&format!("installations of {subject}"))?;
         let at = now();
-        let previous: Option<(String, Option<i64>, Option<NaiveDateTime>)> = inst::table
+        let previous: Option<(Subject, Option<i64>, Option<NaiveDateTime>)> = inst::table
             .find(&id)
             .select((inst::subject, inst::member_id, inst::deleted_at))
             .get_result(conn)
@@ -147,7 +147,7 @@ pub fn register(
             Some((owner, _, _)) => {
                 diesel::update(inst::table.find(&id))
                     .set((
-                        inst::subject.eq(&subject),
+                        inst::subject.eq(subject),
                         inst::member_id.eq(member_id),
                         inst::platform.eq(platform),
                         inst::app_version.eq(&app_version),
@@ -168,7 +168,7 @@ pub fn register(
                 diesel::insert_into(inst::table)
                     .values((
                         inst::installation_id.eq(&id),
-                        inst::subject.eq(&subject),
+                        inst::subject.eq(subject),
                         inst::member_id.eq(member_id),
                         inst::platform.eq(platform),
                         inst::app_version.eq(&app_version),
@@ -180,7 +180,7 @@ pub fn register(
                     .execute(conn)?;
             }
         }
-        retire_beyond(conn, &subject, &id, max_devices, at)?;
+        retire_beyond(conn, subject, &id, max_devices, at)?;
         counters::apply_changes(conn, &affected, before)?;
         let view = inst::table.find(&id).select(InstallationView::as_select()).get_result(conn)?;
         Ok((!exists, view))
@@ -191,7 +191,7 @@ pub fn register(
 /// being registered). Call inside a write transaction, between reading and applying the coverage contributions.
 fn retire_beyond(
     conn: &mut DbConnection,
-    subject: &str,
+    subject: Subject,
     keep: &str,
     max_devices: u32,
     at: NaiveDateTime,
@@ -215,13 +215,13 @@ fn retire_beyond(
 pub fn remove(conn: &mut DbConnection, user: &AuthUser, installation_id: &str) -> Result<(), AppError> {
     let id = parse_id(installation_id).ok_or(AppError::NotFound)?;
     conn.write_transaction(|conn| {
-        let owner: Option<(String, Option<NaiveDateTime>, Option<i64>)> = inst::table
+        let owner: Option<(Subject, Option<NaiveDateTime>, Option<i64>)> = inst::table
             .find(&id)
             .select((inst::subject, inst::deleted_at, inst::member_id))
             .get_result(conn)
             .optional()?;
         match owner {
-            Some((subject, None, member)) if subject == user.subject.to_string() || user.role == Role::Admin => {
+            Some((subject, None, member)) if subject == user.subject || user.role == Role::Admin => {
                 let remove = |conn: &mut DbConnection| {
                     diesel::update(inst::table.find(&id)).set(inst::deleted_at.eq(now())).execute(conn)
                 };
@@ -236,7 +236,7 @@ pub fn remove(conn: &mut DbConnection, user: &AuthUser, installation_id: &str) -
     })
 }
 
-pub fn list_for_subject(conn: &mut DbConnection, subject: &str) -> QueryResult<Vec<InstallationView>> {
+pub fn list_for_subject(conn: &mut DbConnection, subject: Subject) -> QueryResult<Vec<InstallationView>> {
     inst::table
         .filter(inst::subject.eq(subject))
         .filter(inst::deleted_at.is_null())
