@@ -143,16 +143,8 @@ pub fn rotate(
         .set(rt::spent_at.eq(now))
         .execute(conn)?;
         if replaced == 1 {
-            let token = successor_of(
-                conn,
-                &lost,
-                &family_id,
-                subject,
-                bound_to.as_deref(),
-                family_expires_at,
-                now,
-                lifetimes,
-            )?;
+            let token =
+                successor_of(conn, &lost, &family_id, subject, bound_to.as_deref(), family_expires_at, now, lifetimes)?;
             let next = sha256_hex(&token);
             diesel::update(rt::table.find(&hash)).set(rt::replaced_by.eq(&next)).execute(conn)?;
             return Ok(Rotation::Rotated { subject, family_id, token });

@@ -154,8 +154,7 @@ pub async fn activate(
                 let subject = Subject::Member(member_id);
                 store::set_password(conn, subject, &hash, at)?;
                 sessions::revoke_all(conn, subject, None, at)?;
-                let issued =
-                    sessions::start_family(conn, subject, installation_id.as_deref(), at, lifetimes)?;
+                let issued = sessions::start_family(conn, subject, installation_id.as_deref(), at, lifetimes)?;
                 let account = store::find_by_subject(conn, subject)?.ok_or(AppError::Unauthorized)?;
                 Ok::<_, AppError>(Some((account, issued)))
             })

@@ -177,3 +177,42 @@ pub fn from_access_token(state: &AppState, token: &str) -> Result<AuthUser, AppE
     }
     Ok(AuthUser { subject, role: claims.role, committee: claims.committee, session: claims.sid })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(role: Role, committee: Option<&str>) -> AuthUser {
+        AuthUser { subject: Subject::Staff(1), role, committee: committee.map(str::to_owned), session: None }
+    }
+
+    #[test]
+    fn admins_reach_the_city_and_everyone_else_its_committee() {
+        assert_eq!(user(Role::Admin, None).scope(), Scope::City);
+        assert_eq!(user(Role::Officer, Some("HK")).scope(), Scope::Committee("HK".into()));
+        assert_eq!(user(Role::Member, Some("BD")).scope(), Scope::Committee("BD".into()));
+        assert!(Scope::City.includes("HK"));
+        assert!(Scope::Committee("HK".into()).includes("HK"));
+        assert!(!Scope::Committee("HK".into()).includes("BD"));
+    }
+
+    #[test]
+    fn staff_manage_their_scope_and_members_nothing() {
+        assert!(user(Role::Admin, None).manages("BD"));
+        assert!(user(Role::Officer, Some("HK")).manages("HK"));
+        assert!(!user(Role::Officer, Some("HK")).manages("BD"));
+        assert!(!user(Role::Member, Some("HK")).manages("HK"));
+        assert!(!user(Role::Officer, None).manages("HK"));
+    }
+
+    #[test]
+    fn subjects_and_roles_read_back_from_their_text() {
+        for subject in [Subject::Member(7), Subject::Staff(2)] {
+            assert_eq!(subject.to_string().parse::<Subject>().unwrap(), subject);
+        }
+        assert!("robot:1".parse::<Subject>().is_err());
+        assert_eq!(Role::parse("officer"), Some(Role::Officer));
+        assert_eq!(serde_json::to_value(Role::Admin).unwrap(), "admin");
+        assert_eq!(Role::one_of(), "member, officer, admin");
+    }
+}
