@@ -54,7 +54,7 @@ pub struct DraftInput {
     /// 1 to 500 characters.
     #[schema(min_length = 1)]
     pub title: String,
-    /// Checked with the other fields (422), not by the JSON parser.
+    // Checked with the other fields (422), not by the JSON parser.
     #[schema(value_type = DocumentKind)]
     pub kind: String,
     /// At most 200 characters.

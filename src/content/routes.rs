@@ -231,7 +231,7 @@ async fn restore(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ManagedQuery {
-    /// Checked by the handler (422), not by the query parser.
+    // Checked by the handler (422), not by the query parser.
     #[param(value_type = Option<DocumentStatus>)]
     status: Option<String>,
     /// Exactly this section.
@@ -290,7 +290,7 @@ async fn list_managed(
 struct ReaderQuery {
     /// Exactly this section.
     section: Option<String>,
-    /// Checked by the handler (422), not by the query parser.
+    // Checked by the handler (422), not by the query parser.
     #[param(value_type = Option<DocumentKind>)]
     kind: Option<String>,
     /// Words of the title or text, with or without Vietnamese diacritics.

@@ -14,7 +14,7 @@ use crate::paging::Page;
 use crate::text;
 
 text_enum! {
-    /// Where a member stands in the party's records; coverage counts `Eligible` members only.
+    /// Where a member stands in the party's records; coverage counts `eligible` members only.
     pub enum MemberStatus {
         /// Counted by coverage.
         Eligible = "eligible",

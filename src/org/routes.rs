@@ -210,7 +210,7 @@ async fn import_members(
 struct ListQuery {
     /// Only this committee's members.
     committee: Option<String>,
-    /// Checked by the handler (422), not by the query parser.
+    // Checked by the handler (422), not by the query parser.
     #[param(value_type = Option<members::MemberStatus>)]
     status: Option<String>,
     /// Only members with (true) or without (false) a registered installation.

@@ -32,7 +32,7 @@ pub struct Registration {
     /// A UUID the app generated once for this device.
     #[schema(format = "uuid")]
     pub installation_id: String,
-    /// Checked by `register` (422), not by the JSON parser.
+    // Checked by `register` (422), not by the JSON parser.
     #[schema(value_type = Platform)]
     pub platform: String,
     /// At most 50 characters.
