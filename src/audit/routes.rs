@@ -50,7 +50,7 @@ async fn list(
     user.require_staff()?;
     let limit = paging::limit(query.limit)?;
     let before = paging::decode_id(query.after.as_deref())?;
-    let scope = user.scope().map(str::to_owned);
+    let scope = user.scope().into_committee();
     let rows = state.db.run(move |conn| Ok(super::list(conn, scope.as_deref(), limit, before)?)).await?;
     let page = Page::from_rows(rows, limit, |entry| entry.id.to_string());
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(page))

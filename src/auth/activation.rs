@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{activation_codes as ac, members};
 use crate::db::DbConnection;
+use crate::org::members::MemberStatus;
 
 use super::secrets::{activation_code, activation_code_hash};
 
@@ -19,7 +20,7 @@ pub fn find_redeemable(
     ac::table
         .inner_join(members::table)
         .filter(members::card_number.eq(card_number))
-        .filter(members::status.ne("left"))
+        .filter(members::status.ne(MemberStatus::Left))
         .filter(ac::code_hash.eq(code_hash))
         .filter(ac::expires_at.gt(now))
         .select(ac::member_id)

@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use crate::config::Settings;
 
 pub use crate::time::now;
-pub use user::{AuthUser, Role, Subject};
+pub use user::{AuthUser, Role, Scope, Subject};
 
 /// What authentication needs at run time, built once at start.
 pub struct Auth {

@@ -22,6 +22,7 @@ use crate::db::DbConnection;
 use crate::error::AppError;
 
 use super::tokens::{Claims, ACCESS_TOKEN_SECONDS};
+use super::user::Subject;
 
 /// How often each instance reads the rows other instances wrote.
 pub const EVERY: std::time::Duration = std::time::Duration::from_secs(2);
@@ -42,7 +43,7 @@ pub fn record_family(conn: &mut DbConnection, family_id: &str, now: NaiveDateTim
 }
 
 /// Records that every access token of `subject` issued before `now` ended. Call inside the revoking transaction.
-pub fn record_subject(conn: &mut DbConnection, subject: &str, now: NaiveDateTime) -> QueryResult<()> {
+pub fn record_subject(conn: &mut DbConnection, subject: Subject, now: NaiveDateTime) -> QueryResult<()> {
     diesel::insert_into(rv::table).values((rv::subject.eq(subject), rv::revoked_at.eq(now))).execute(conn)?;
     Ok(())
 }

@@ -338,7 +338,7 @@ async fn issue_activation_code(
         .run(move |conn| {
             let member = members::find(conn, &card_number)?.filter(|m| user.manages(&m.committee_code));
             let member = member.ok_or(AppError::NotFound)?;
-            if member.status == "left" {
+            if member.status == members::MemberStatus::Left {
                 return Err(AppError::Conflict("this member has left and cannot sign in".into()));
             }
             let at = now();
@@ -347,7 +347,7 @@ async fn issue_activation_code(
                 let codes = activation::issue(conn, &[member.id], at, expires_at)?;
                 // A reset: the old password and every session end now, not when the code is redeemed.
                 store::clear_member_password(conn, member.id, at)?;
-                super::sessions::revoke_all(conn, &Subject::Member(member.id).to_string(), None, at)?;
+                super::sessions::revoke_all(conn, Subject::Member(member.id), None, at)?;
                 let committee = Some(member.committee_code.as_str());
                 audit::record(conn, &user, "activation_code.issue", &member.card_number, committee, json!({}))?;
                 Ok::<_, AppError>(codes.into_iter().next().expect("one code per member"))

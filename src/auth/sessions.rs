@@ -10,6 +10,7 @@ use crate::db::DbConnection;
 
 use super::revocations;
 use super::secrets::{random_token, sha256_hex};
+use super::user::Subject;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Lifetimes {
@@ -26,7 +27,7 @@ pub struct Issued {
 
 pub enum Rotation {
     Rotated {
-        subject: String,
+        subject: Subject,
         family_id: String,
         token: String,
     },
@@ -39,7 +40,7 @@ pub enum Rotation {
 fn insert(
     conn: &mut DbConnection,
     family_id: &str,
-    subject: &str,
+    subject: Subject,
     installation_id: Option<&str>,
     now: NaiveDateTime,
     idle_expires_at: NaiveDateTime,
@@ -63,7 +64,7 @@ fn insert(
 /// A new family, for a sign-in.
 pub fn start_family(
     conn: &mut DbConnection,
-    subject: &str,
+    subject: Subject,
     installation_id: Option<&str>,
     now: NaiveDateTime,
     lifetimes: Lifetimes,
@@ -81,7 +82,7 @@ pub const RETRY_WINDOW: Duration = Duration::seconds(30);
 
 /// family, subject, installation, family expiry, spent, revocation, successor.
 type TokenRow =
-    (String, String, Option<String>, NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>, Option<String>);
+    (String, Subject, Option<String>, NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>, Option<String>);
 
 /// Spends `presented` and issues its successor. A token spent before is a reuse, which revokes its family, unless
 /// it comes back from the installation it was issued to within [`RETRY_WINDOW`] while its successor is still
@@ -123,7 +124,7 @@ pub fn rotate(
     };
     if spent == 1 {
         let token =
-            successor_of(conn, &hash, &family_id, &subject, bound_to.as_deref(), family_expires_at, now, lifetimes)?;
+            successor_of(conn, &hash, &family_id, subject, bound_to.as_deref(), family_expires_at, now, lifetimes)?;
         return Ok(Rotation::Rotated { subject, family_id, token });
     }
     let (Some(spent_at), None) = (spent_at, revoked_at) else {
@@ -142,16 +143,8 @@ pub fn rotate(
         .set(rt::spent_at.eq(now))
         .execute(conn)?;
         if replaced == 1 {
-            let token = successor_of(
-                conn,
-                &lost,
-                &family_id,
-                &subject,
-                bound_to.as_deref(),
-                family_expires_at,
-                now,
-                lifetimes,
-            )?;
+            let token =
+                successor_of(conn, &lost, &family_id, subject, bound_to.as_deref(), family_expires_at, now, lifetimes)?;
             let next = sha256_hex(&token);
             diesel::update(rt::table.find(&hash)).set(rt::replaced_by.eq(&next)).execute(conn)?;
             return Ok(Rotation::Rotated { subject, family_id, token });
@@ -167,7 +160,7 @@ fn successor_of(
     conn: &mut DbConnection,
     spent_hash: &str,
     family_id: &str,
-    subject: &str,
+    subject: Subject,
     installation_id: Option<&str>,
     family_expires_at: NaiveDateTime,
     now: NaiveDateTime,
@@ -199,7 +192,7 @@ pub fn family_of(conn: &mut DbConnection, presented: &str) -> QueryResult<Option
 /// their access tokens on every instance; with no session kept, every access token of the account issued until now.
 pub fn revoke_all(
     conn: &mut DbConnection,
-    subject: &str,
+    subject: Subject,
     keep: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {

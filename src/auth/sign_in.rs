@@ -95,7 +95,7 @@ pub async fn login(
                 if let Some(hash) = &upgraded_hash {
                     store::set_password(conn, subject, hash, at)?;
                 }
-                Ok(sessions::start_family(conn, &subject.to_string(), installation_id.as_deref(), at, lifetimes)?)
+                Ok(sessions::start_family(conn, subject, installation_id.as_deref(), at, lifetimes)?)
             })
         })
         .await?;
@@ -153,9 +153,8 @@ pub async fn activate(
                 throttle::finish(conn, &keys, Outcome::Succeeded)?;
                 let subject = Subject::Member(member_id);
                 store::set_password(conn, subject, &hash, at)?;
-                sessions::revoke_all(conn, &subject.to_string(), None, at)?;
-                let issued =
-                    sessions::start_family(conn, &subject.to_string(), installation_id.as_deref(), at, lifetimes)?;
+                sessions::revoke_all(conn, subject, None, at)?;
+                let issued = sessions::start_family(conn, subject, installation_id.as_deref(), at, lifetimes)?;
                 let account = store::find_by_subject(conn, subject)?.ok_or(AppError::Unauthorized)?;
                 Ok::<_, AppError>(Some((account, issued)))
             })
@@ -180,7 +179,7 @@ pub async fn refresh(state: &AppState, presented: String, installation_id: Optio
                     return Ok::<_, AppError>(rotation_failure(rotation));
                 };
                 // Roles and committee are read afresh, so a demoted officer loses rights within one access token.
-                let account = Subject::parse(&subject).map(|s| store::find_by_subject(conn, s)).transpose()?.flatten();
+                let account = store::find_by_subject(conn, subject)?;
                 match account.filter(|a| a.active) {
                     Some(account) => Ok(Ok((account, family_id, token))),
                     None => {
@@ -266,7 +265,7 @@ pub async fn change_password(
                 let at: NaiveDateTime = now();
                 throttle::finish(conn, &keys, Outcome::Succeeded)?;
                 store::set_password(conn, subject, &hash, at)?;
-                sessions::revoke_all(conn, &subject.to_string(), keep.as_deref(), at)?;
+                sessions::revoke_all(conn, subject, keep.as_deref(), at)?;
                 Ok(())
             })
         })

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{members, staff};
 use crate::db::DbConnection;
+use crate::org::members::MemberStatus;
 
 use super::user::{Role, Subject};
 
@@ -28,8 +29,8 @@ pub fn normalize_staff_login(login: &str) -> String {
     login.trim().to_lowercase()
 }
 
-type MemberRow = (i64, String, String, String, Option<String>);
-type StaffRow = (i64, String, String, Option<String>, String, bool);
+type MemberRow = (i64, String, String, MemberStatus, Option<String>);
+type StaffRow = (i64, String, Role, Option<String>, String, bool);
 
 fn member_account((id, card_number, committee, status, password_hash): MemberRow) -> Account {
     Account {
@@ -37,7 +38,7 @@ fn member_account((id, card_number, committee, status, password_hash): MemberRow
         role: Role::Member,
         committee: Some(committee),
         login: card_number,
-        active: status != "left" && password_hash.is_some(),
+        active: status != MemberStatus::Left && password_hash.is_some(),
         password_hash,
     }
 }
@@ -45,7 +46,7 @@ fn member_account((id, card_number, committee, status, password_hash): MemberRow
 fn staff_account((id, login, role, committee, password_hash, disabled): StaffRow) -> Account {
     Account {
         subject: Subject::Staff(id),
-        role: Role::parse(&role).unwrap_or(Role::Officer),
+        role,
         committee,
         login,
         password_hash: Some(password_hash),

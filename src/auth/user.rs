@@ -3,40 +3,23 @@
 use std::future::{ready, Ready};
 
 use actix_web::{http::header, web, FromRequest, HttpRequest};
-use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
+use crate::db::text_enum::{text_column, text_enum, UnknownText};
 use crate::error::AppError;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Member,
-    Officer,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Member => "member",
-            Role::Officer => "officer",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "member" => Some(Role::Member),
-            "officer" => Some(Role::Officer),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
+text_enum! {
+    /// What a caller may do: a member reads; an officer manages its committee; an admin, the city.
+    pub enum Role {
+        Member = "member",
+        Officer = "officer",
+        Admin = "admin",
     }
 }
 
-/// A token's subject: a member or a staff account, by row id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A token's subject: a member or a staff account, by row id; stored and sent as `member:7` or `staff:2`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Subject {
     Member(i64),
     Staff(i64),
@@ -53,6 +36,16 @@ impl Subject {
         }
     }
 }
+
+impl std::str::FromStr for Subject {
+    type Err = UnknownText;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Subject::parse(text).ok_or_else(|| UnknownText { kind: "Subject", text: text.to_owned() })
+    }
+}
+
+text_column!(Subject);
 
 impl std::fmt::Display for Subject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -95,21 +88,51 @@ impl AuthUser {
         }
     }
 
-    /// Admins manage every committee; an officer only its own.
+    /// Admins manage every committee; an officer only its own; a member none.
     pub fn manages(&self, committee_code: &str) -> bool {
+        self.role != Role::Member && self.scope().includes(committee_code)
+    }
+
+    /// How far the caller's reach goes: the whole city for admins; its committee for officers and members.
+    pub fn scope(&self) -> Scope {
         match self.role {
-            Role::Admin => true,
-            Role::Officer => self.committee.as_deref() == Some(committee_code),
-            Role::Member => false,
+            Role::Admin => Scope::City,
+            // Tokens of officers and members always name a committee (`from_access_token`); none reaches nothing.
+            Role::Officer | Role::Member => Scope::Committee(self.committee.clone().unwrap_or_default()),
+        }
+    }
+}
+
+/// The part of the city a caller's rules apply to: every read and every management rule asks `AuthUser::scope`.
+/// A cell (for meetings) will be one more variant, inside a committee.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every committee.
+    City,
+    /// One committee, by code.
+    Committee(String),
+}
+
+impl Scope {
+    /// The committee the scope is confined to; `None` for the whole city.
+    pub fn committee(&self) -> Option<&str> {
+        match self {
+            Scope::City => None,
+            Scope::Committee(code) => Some(code),
         }
     }
 
-    /// The committee an officer is confined to; `None` for admins (everything).
-    pub fn scope(&self) -> Option<&str> {
-        match self.role {
-            Role::Admin => None,
-            _ => self.committee.as_deref(),
+    /// The committee, owned; `None` for the whole city.
+    pub fn into_committee(self) -> Option<String> {
+        match self {
+            Scope::City => None,
+            Scope::Committee(code) => Some(code),
         }
+    }
+
+    /// Whether the committee `code` lies within the scope.
+    pub fn includes(&self, code: &str) -> bool {
+        self.committee().is_none_or(|own| own == code)
     }
 }
 
@@ -153,4 +176,43 @@ pub fn from_access_token(state: &AppState, token: &str) -> Result<AuthUser, AppE
         return Err(AppError::Unauthorized);
     }
     Ok(AuthUser { subject, role: claims.role, committee: claims.committee, session: claims.sid })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(role: Role, committee: Option<&str>) -> AuthUser {
+        AuthUser { subject: Subject::Staff(1), role, committee: committee.map(str::to_owned), session: None }
+    }
+
+    #[test]
+    fn admins_reach_the_city_and_everyone_else_its_committee() {
+        assert_eq!(user(Role::Admin, None).scope(), Scope::City);
+        assert_eq!(user(Role::Officer, Some("HK")).scope(), Scope::Committee("HK".into()));
+        assert_eq!(user(Role::Member, Some("BD")).scope(), Scope::Committee("BD".into()));
+        assert!(Scope::City.includes("HK"));
+        assert!(Scope::Committee("HK".into()).includes("HK"));
+        assert!(!Scope::Committee("HK".into()).includes("BD"));
+    }
+
+    #[test]
+    fn staff_manage_their_scope_and_members_nothing() {
+        assert!(user(Role::Admin, None).manages("BD"));
+        assert!(user(Role::Officer, Some("HK")).manages("HK"));
+        assert!(!user(Role::Officer, Some("HK")).manages("BD"));
+        assert!(!user(Role::Member, Some("HK")).manages("HK"));
+        assert!(!user(Role::Officer, None).manages("HK"));
+    }
+
+    #[test]
+    fn subjects_and_roles_read_back_from_their_text() {
+        for subject in [Subject::Member(7), Subject::Staff(2)] {
+            assert_eq!(subject.to_string().parse::<Subject>().unwrap(), subject);
+        }
+        assert!("robot:1".parse::<Subject>().is_err());
+        assert_eq!(Role::parse("officer"), Some(Role::Officer));
+        assert_eq!(serde_json::to_value(Role::Admin).unwrap(), "admin");
+        assert_eq!(Role::one_of(), "member, officer, admin");
+    }
 }

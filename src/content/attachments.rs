@@ -205,7 +205,7 @@ fn record_upload(
                             attachments::size.eq(size),
                             attachments::content_type.eq(content_type),
                             attachments::name.eq(name),
-                            attachments::created_by.eq(user.subject.to_string()),
+                            attachments::created_by.eq(user.subject),
                             attachments::created_at.eq(now()),
                         ))
                         .execute(conn)?;

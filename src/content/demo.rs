@@ -10,8 +10,9 @@ use crate::org::demo::Random;
 use crate::org::staff;
 use chrono::Duration;
 
+use super::attachments;
 use super::documents::{self, AttachmentRef, AudienceInput, DraftInput};
-use super::{attachments, KINDS};
+use super::states::DocumentKind;
 
 const SECTIONS: [&str; 8] = [
     "Văn kiện Đại hội XIII",
@@ -96,7 +97,7 @@ pub fn load(conn: &mut DbConnection, data_dir: &Path, count: usize, seed: u64) -
     let mut random = Random::new(seed);
     let now = chrono::Utc::now();
     for n in 0..count {
-        let kind = KINDS[n % KINDS.len()];
+        let kind = DocumentKind::ALL[n % DocumentKind::ALL.len()];
         let section = SECTIONS[n % SECTIONS.len()];
         let topic = TOPICS[random.below(TOPICS.len() as u64) as usize];
         let audience = if n % 10 < 7 || committees.is_empty() {
@@ -105,7 +106,7 @@ pub fn load(conn: &mut DbConnection, data_dir: &Path, count: usize, seed: u64) -
             let code = &committees[random.below(committees.len() as u64) as usize];
             AudienceInput { all: None, committees: Some(vec![code.clone()]) }
         };
-        let title = format!("{} số {}-{}/TU về {topic}", kind_title(kind), n + 1, 2023 + (n % 4));
+        let title = format!("{} số {}-{}/TU về {topic}", kind.title(), n + 1, 2023 + (n % 4));
         let mut attachments = Vec::new();
         if n % 40 == 5 {
             let meta = attachments::store_bytes(
@@ -126,7 +127,7 @@ pub fn load(conn: &mut DbConnection, data_dir: &Path, count: usize, seed: u64) -
         let paragraphs = 3 + random.below(12) as usize;
         let input = DraftInput {
             title,
-            kind: kind.to_owned(),
+            kind: kind.to_string(),
             section: section.to_owned(),
             body: body(&mut random, topic, paragraphs),
             audience,
@@ -138,17 +139,4 @@ pub fn load(conn: &mut DbConnection, data_dir: &Path, count: usize, seed: u64) -
         documents::publish(conn, &user, &created.id)?;
     }
     Ok(count)
-}
-
-fn kind_title(kind: &str) -> &'static str {
-    match kind {
-        "van_kien" => "Văn kiện",
-        "nghi_quyet" => "Nghị quyết",
-        "chi_thi" => "Chỉ thị",
-        "quy_dinh" => "Quy định",
-        "huong_dan" => "Hướng dẫn",
-        "thong_bao" => "Thông báo",
-        "tin_tuc" => "Tin tức",
-        _ => "Tài liệu",
-    }
 }

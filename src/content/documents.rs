@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 
 use crate::audit;
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AuthUser, Scope};
 use crate::db::schema::{
     committees, document_attachments as da, document_audience as aud, document_reach as reach,
     document_revisions as rev, documents as d,
@@ -21,8 +21,8 @@ use crate::text;
 use crate::time::now;
 
 use super::attachments::{self, AttachmentMeta};
+use super::states::{DocumentKind, DocumentStatus, LiveState};
 use super::visibility::caller_may_see_attachment;
-use super::KINDS;
 
 pub const MAX_TITLE_CHARS: usize = 500;
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -54,7 +54,8 @@ pub struct DraftInput {
     /// 1 to 500 characters.
     #[schema(min_length = 1)]
     pub title: String,
-    #[schema(schema_with = kinds)]
+    // Checked with the other fields (422), not by the JSON parser.
+    #[schema(value_type = DocumentKind)]
     pub kind: String,
     /// At most 200 characters.
     #[serde(default)]
@@ -66,11 +67,6 @@ pub struct DraftInput {
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub attachments: Vec<AttachmentRef>,
-}
-
-/// The kinds of document, for the OpenAPI description.
-pub fn kinds() -> utoipa::openapi::Object {
-    crate::openapi::text_enum(&KINDS)
 }
 
 /// A partial update: absent fields stay; `publish_at`/`expires_at` set to null are cleared.
@@ -99,7 +95,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> R
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Draft {
     pub title: String,
-    pub kind: String,
+    pub kind: DocumentKind,
     pub section: String,
     pub body: String,
     pub audience_all: bool,
@@ -158,8 +154,9 @@ fn validate(conn: &mut DbConnection, user: &AuthUser, fields: DraftFields) -> Re
     if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
         errors.push(FieldError::new("title", format!("1 to {MAX_TITLE_CHARS} characters")));
     }
-    if !KINDS.contains(&fields.kind.as_str()) {
-        errors.push(FieldError::new("kind", format!("one of {}", KINDS.join(", "))));
+    let kind = fields.kind.parse::<DocumentKind>();
+    if kind.is_err() {
+        errors.push(FieldError::new("kind", format!("one of {}", DocumentKind::one_of())));
     }
     let section = text::clean(&fields.section);
     if section.chars().count() > 200 {
@@ -185,9 +182,8 @@ fn validate(conn: &mut DbConnection, user: &AuthUser, fields: DraftFields) -> Re
             (false, Vec::new())
         }
     };
-    if user.role == Role::Officer {
-        let own = user.committee.as_deref().unwrap_or_default();
-        if audience_all || audience.iter().any(|code| code != own) {
+    if let Scope::Committee(own) = user.scope() {
+        if audience_all || audience.iter().any(|code| *code != own) {
             errors.push(FieldError::new("audience", "an officer may address only its own committee"));
         }
     }
@@ -223,7 +219,7 @@ fn validate(conn: &mut DbConnection, user: &AuthUser, fields: DraftFields) -> Re
     }
     Ok(Draft {
         title,
-        kind: fields.kind,
+        kind: kind.expect("validated"),
         section,
         body,
         audience_all,
@@ -241,7 +237,7 @@ pub struct DocumentRow {
     pub id: String,
     pub owner_committee: Option<String>,
     pub title: String,
-    pub kind: String,
+    pub kind: DocumentKind,
     pub section: String,
     pub body: String,
     pub audience_all: bool,
@@ -251,21 +247,21 @@ pub struct DocumentRow {
     pub expires_at: Option<NaiveDateTime>,
     pub draft_changed: bool,
     pub live_revision: Option<i32>,
-    pub live_state: String,
+    pub live_state: LiveState,
     pub updated_at: NaiveDateTime,
 }
 
 impl DocumentRow {
-    /// `draft` (never published), `scheduled`, `published`, `expired` or `unpublished`.
-    pub fn status(&self) -> &'static str {
-        status_of(&self.live_state)
+    /// Where the live revision stands, as staff see it.
+    pub fn status(&self) -> DocumentStatus {
+        self.live_state.status()
     }
 
     fn draft_fields(&self) -> DraftFields {
         let attachments = stored_attachments(&self.attachments);
         DraftFields {
             title: self.title.clone(),
-            kind: self.kind.clone(),
+            kind: self.kind.to_string(),
             section: self.section.clone(),
             body: self.body.clone(),
             audience: if self.audience_all {
@@ -303,16 +299,6 @@ impl DocumentRow {
     }
 }
 
-pub fn status_of(live_state: &str) -> &'static str {
-    match live_state {
-        "scheduled" => "scheduled",
-        "visible" => "published",
-        "expired" => "expired",
-        "withdrawn" => "unpublished",
-        _ => "draft",
-    }
-}
-
 fn audience_json(all: bool, codes: &str) -> serde_json::Value {
     if all {
         json!({ "all": true })
@@ -325,10 +311,10 @@ fn audience_json(all: bool, codes: &str) -> serde_json::Value {
 pub fn find_managed(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<DocumentRow, AppError> {
     let row =
         d::table.find(id).select(DocumentRow::as_select()).get_result(conn).optional()?.ok_or(AppError::NotFound)?;
-    let allowed = match user.role {
-        Role::Admin => true,
-        Role::Officer => row.owner_committee.is_some() && row.owner_committee == user.committee,
-        Role::Member => false,
+    // A document made by an admin belongs to the city: officers do not manage it.
+    let allowed = match row.owner_committee.as_deref() {
+        Some(owner) => user.manages(owner),
+        None => user.is_admin(),
     };
     if allowed {
         Ok(row)
@@ -356,7 +342,7 @@ pub fn create(conn: &mut DbConnection, user: &AuthUser, input: DraftInput) -> Re
         let draft = validate(conn, user, fields)?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let at = now();
-        let owner = if user.role == Role::Officer { user.committee.clone() } else { None };
+        let owner = user.scope().into_committee();
         diesel::insert_into(d::table)
             .values((
                 d::id.eq(&id),
@@ -371,10 +357,10 @@ pub fn create(conn: &mut DbConnection, user: &AuthUser, input: DraftInput) -> Re
                 d::publish_at.eq(draft.publish_at),
                 d::expires_at.eq(draft.expires_at),
                 d::draft_changed.eq(true),
-                d::live_state.eq("none"),
+                d::live_state.eq(LiveState::Draft),
                 d::live_audience_all.eq(false),
                 d::feed_seq.eq(0),
-                d::created_by.eq(user.subject.to_string()),
+                d::created_by.eq(user.subject),
                 d::created_at.eq(at),
                 d::updated_at.eq(at),
             ))
@@ -459,23 +445,7 @@ pub struct Published {
     pub id: String,
     pub revision: i32,
     /// `published`, `scheduled` (its `publish_at` is ahead) or `expired` (its `expires_at` has passed).
-    #[schema(example = "published")]
-    pub status: &'static str,
-}
-
-/// Where a live revision stands at `at`.
-pub fn live_state_at(
-    publish_at: Option<NaiveDateTime>,
-    expires_at: Option<NaiveDateTime>,
-    at: NaiveDateTime,
-) -> &'static str {
-    if expires_at.is_some_and(|until| until <= at) {
-        "expired"
-    } else if publish_at.is_some_and(|from| from > at) {
-        "scheduled"
-    } else {
-        "visible"
-    }
+    pub status: DocumentStatus,
 }
 
 /// Publishes the draft as a new immutable revision.
@@ -532,7 +502,7 @@ fn write_revision(
             rev::published_by.eq(&publisher),
         ))
         .execute(conn)?;
-    let state = live_state_at(draft.publish_at, draft.expires_at, at);
+    let state = LiveState::at(draft.publish_at, draft.expires_at, at);
     diesel::update(d::table.find(&row.id))
         .set((
             d::live_revision.eq(revision),
@@ -574,7 +544,7 @@ fn write_revision(
     for sha in shas {
         diesel::insert_into(da::table).values((da::document_id.eq(&row.id), da::sha256.eq(sha))).execute(conn)?;
     }
-    Ok(Published { id: row.id.clone(), revision, status: status_of(state) })
+    Ok(Published { id: row.id.clone(), revision, status: state.status() })
 }
 
 /// Withdraws the live revision: members' devices delete it on their next sync.
@@ -582,14 +552,14 @@ pub fn unpublish(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<s
     conn.write_transaction(|conn| {
         let position = feed::next_position(conn)?;
         let row = find_managed(conn, user, id)?;
-        if !matches!(row.live_state.as_str(), "visible" | "scheduled" | "expired") {
+        if !row.live_state.is_published() {
             return Err(AppError::Conflict("the document is not published".into()));
         }
         diesel::update(d::table.find(id))
-            .set((d::live_state.eq("withdrawn"), d::feed_seq.eq(position), d::updated_at.eq(now())))
+            .set((d::live_state.eq(LiveState::Withdrawn), d::feed_seq.eq(position), d::updated_at.eq(now())))
             .execute(conn)?;
         audit::record(conn, user, "document.unpublish", id, row.owner_committee.as_deref(), json!({}))?;
-        Ok(json!({ "id": id, "revision": row.live_revision, "status": "unpublished" }))
+        Ok(json!({ "id": id, "revision": row.live_revision, "status": LiveState::Withdrawn.status() }))
     })
 }
 
@@ -670,7 +640,7 @@ pub fn revisions(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<V
 
 #[derive(Debug, Default)]
 pub struct StaffFilter {
-    pub status: Option<String>,
+    pub status: Option<DocumentStatus>,
     pub section: Option<String>,
     pub q: Option<String>,
 }
@@ -684,17 +654,11 @@ pub fn list_managed(
     offset: i64,
 ) -> QueryResult<Vec<DocumentRow>> {
     let mut query = d::table.select(DocumentRow::as_select()).order((d::updated_at.desc(), d::id)).into_boxed();
-    if user.role != Role::Admin {
-        query = query.filter(d::owner_committee.eq(user.committee.clone().unwrap_or_default()));
+    if let Scope::Committee(own) = user.scope() {
+        query = query.filter(d::owner_committee.eq(own));
     }
-    if let Some(status) = &filter.status {
-        let state = match status.as_str() {
-            "draft" => "none",
-            "published" => "visible",
-            "unpublished" => "withdrawn",
-            other => other,
-        };
-        query = query.filter(d::live_state.eq(state.to_owned()));
+    if let Some(status) = filter.status {
+        query = query.filter(d::live_state.eq(status.live_state()));
     }
     if let Some(section) = &filter.section {
         query = query.filter(d::section.eq(section.clone()));
@@ -707,5 +671,3 @@ pub fn list_managed(
     }
     query.limit(limit + 1).offset(offset).load(conn)
 }
-
-pub const STAFF_STATUSES: [&str; 5] = ["draft", "scheduled", "published", "expired", "unpublished"];

@@ -7,8 +7,5 @@ pub mod documents;
 pub mod reading;
 pub mod routes;
 pub mod schedule;
+pub mod states;
 pub mod visibility;
-
-/// The kinds of document the contract knows.
-pub const KINDS: [&str; 8] =
-    ["van_kien", "nghi_quyet", "chi_thi", "quy_dinh", "huong_dan", "thong_bao", "tin_tuc", "tai_lieu"];

@@ -5,10 +5,12 @@ use diesel::dsl::exists;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AuthUser, Scope};
 use crate::db::schema::{document_audience as aud, documents as d};
 use crate::db::DbConnection;
 use crate::text;
+
+use super::states::{DocumentKind, LiveState};
 
 /// A document as a device stores it: the same shape in `GET /documents/{id}` and in the sync feed.
 #[derive(Clone, Debug, Serialize, Queryable, Selectable, utoipa::ToSchema)]
@@ -18,7 +20,7 @@ pub struct LiveDocument {
     #[diesel(select_expression = d::live_revision.assume_not_null())]
     pub revision: i32,
     #[diesel(select_expression = d::live_kind.assume_not_null())]
-    pub kind: String,
+    pub kind: DocumentKind,
     #[diesel(select_expression = d::live_section.assume_not_null())]
     pub section: String,
     #[diesel(select_expression = d::live_title.assume_not_null())]
@@ -44,18 +46,10 @@ fn attachments_from_text<S: serde::Serializer>(text: &str, serializer: S) -> Res
     super::documents::stored_attachments(text).serialize(serializer)
 }
 
-/// The committee whose members' view a caller gets: its own; admins see everything (`None`).
-fn viewing_committee(user: &AuthUser) -> Option<String> {
-    match user.role {
-        Role::Admin => None,
-        _ => Some(user.committee.clone().unwrap_or_default()),
-    }
-}
-
 #[derive(Debug, Default)]
 pub struct ReaderFilter {
     pub section: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<DocumentKind>,
     pub q: Option<String>,
 }
 
@@ -67,8 +61,9 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<LiveDocument>, bool)> {
-    let mut query = d::table.filter(d::live_state.eq("visible")).into_boxed();
-    if let Some(committee) = viewing_committee(user) {
+    let mut query = d::table.filter(d::live_state.eq(LiveState::Visible)).into_boxed();
+    // The committee whose members' view a caller gets: its own; admins see everything.
+    if let Scope::Committee(committee) = user.scope() {
         query = query.filter(
             d::live_audience_all
                 .eq(true)
@@ -79,7 +74,7 @@ pub fn list(
         query = query.filter(d::live_section.eq(section.clone()));
     }
     if let Some(kind) = &filter.kind {
-        query = query.filter(d::live_kind.eq(kind.clone()));
+        query = query.filter(d::live_kind.eq(*kind));
     }
     let folded = filter.q.as_deref().map(text::fold).filter(|q| !q.is_empty());
     if let Some(q) = &folded {
@@ -109,8 +104,8 @@ pub fn list(
 
 /// One visible document the caller may read.
 pub fn find(conn: &mut DbConnection, user: &AuthUser, id: &str) -> QueryResult<Option<LiveDocument>> {
-    let mut query = d::table.filter(d::id.eq(id)).filter(d::live_state.eq("visible")).into_boxed();
-    if let Some(committee) = viewing_committee(user) {
+    let mut query = d::table.filter(d::id.eq(id)).filter(d::live_state.eq(LiveState::Visible)).into_boxed();
+    if let Scope::Committee(committee) = user.scope() {
         query = query.filter(
             d::live_audience_all
                 .eq(true)

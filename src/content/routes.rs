@@ -13,7 +13,7 @@ use crate::paging;
 
 use super::documents::{self, DraftInput, DraftPatch, StaffFilter};
 use super::reading::{self, ReaderFilter};
-use super::KINDS;
+use super::states::{DocumentKind, DocumentStatus};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/v1/admin/documents").post(create).get(list_managed))
@@ -231,7 +231,8 @@ async fn restore(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ManagedQuery {
-    #[param(schema_with = staff_statuses)]
+    // Checked by the handler (422), not by the query parser.
+    #[param(value_type = Option<DocumentStatus>)]
     status: Option<String>,
     /// Exactly this section.
     section: Option<String>,
@@ -241,10 +242,6 @@ struct ManagedQuery {
     limit: Option<i64>,
     /// The `next` of the previous page.
     after: Option<String>,
-}
-
-fn staff_statuses() -> utoipa::openapi::Object {
-    crate::openapi::text_enum(&documents::STAFF_STATUSES)
 }
 
 /// Admin (every document), officer (its committee's).
@@ -272,12 +269,13 @@ async fn list_managed(
     let query = query.into_inner();
     let limit = paging::limit(query.limit)?;
     let offset = paging::decode_offset(query.after.as_deref())?;
-    if let Some(status) = &query.status {
-        if !documents::STAFF_STATUSES.contains(&status.as_str()) {
-            return Err(AppError::validation("status", documents::STAFF_STATUSES.join(", ")));
-        }
-    }
-    let filter = StaffFilter { status: query.status, section: query.section, q: query.q };
+    let status = match &query.status {
+        Some(status) => Some(
+            status.parse::<DocumentStatus>().map_err(|_| AppError::validation("status", DocumentStatus::one_of()))?,
+        ),
+        None => None,
+    };
+    let filter = StaffFilter { status, section: query.section, q: query.q };
     let mut rows = state.db.run(move |conn| Ok(documents::list_managed(conn, &user, &filter, limit, offset)?)).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
@@ -292,7 +290,8 @@ async fn list_managed(
 struct ReaderQuery {
     /// Exactly this section.
     section: Option<String>,
-    #[param(schema_with = documents::kinds)]
+    // Checked by the handler (422), not by the query parser.
+    #[param(value_type = Option<DocumentKind>)]
     kind: Option<String>,
     /// Words of the title or text, with or without Vietnamese diacritics.
     q: Option<String>,
@@ -325,12 +324,13 @@ async fn list_visible(
     let query = query.into_inner();
     let limit = paging::limit(query.limit)?;
     let offset = paging::decode_offset(query.after.as_deref())?;
-    if let Some(kind) = &query.kind {
-        if !KINDS.contains(&kind.as_str()) {
-            return Err(AppError::validation("kind", KINDS.join(", ")));
+    let kind = match &query.kind {
+        Some(kind) => {
+            Some(kind.parse::<DocumentKind>().map_err(|_| AppError::validation("kind", DocumentKind::one_of()))?)
         }
-    }
-    let filter = ReaderFilter { section: query.section, kind: query.kind, q: query.q };
+        None => None,
+    };
+    let filter = ReaderFilter { section: query.section, kind, q: query.q };
     let (items, more) = state.db.run(move |conn| Ok(reading::list(conn, &user, &filter, limit, offset)?)).await?;
     let next = more.then(|| paging::encode_after(&(offset + limit).to_string()));
     Ok(HttpResponse::Ok()

@@ -9,10 +9,10 @@ use crate::db::schema::documents as d;
 use crate::db::DbConnection;
 use crate::sync::feed;
 
-use super::documents::live_state_at;
+use super::states::LiveState;
 
 /// A live revision whose state may move: (id, live state, publish at, expires at).
-type Due = (String, String, Option<NaiveDateTime>, Option<NaiveDateTime>);
+type Due = (String, LiveState, Option<NaiveDateTime>, Option<NaiveDateTime>);
 
 /// Applies every due transition as of `at`; returns how many documents changed state.
 ///
@@ -28,7 +28,7 @@ pub fn run_due(conn: &mut DbConnection, at: NaiveDateTime) -> QueryResult<usize>
         feed::lock(conn)?;
         let mut changed = 0;
         for (id, state, publish_at, expires_at) in due(conn, at)? {
-            let next = live_state_at(publish_at, expires_at, at);
+            let next = LiveState::at(publish_at, expires_at, at);
             if next == state {
                 continue;
             }
@@ -45,9 +45,9 @@ fn due(conn: &mut DbConnection, at: NaiveDateTime) -> QueryResult<Vec<Due>> {
     d::table
         .filter(
             d::live_state
-                .eq("scheduled")
+                .eq(LiveState::Scheduled)
                 .and(d::live_publish_at.le(at).or(d::live_expires_at.le(at)))
-                .or(d::live_state.eq("visible").and(d::live_expires_at.le(at))),
+                .or(d::live_state.eq(LiveState::Visible).and(d::live_expires_at.le(at))),
         )
         .select((d::id, d::live_state, d::live_publish_at, d::live_expires_at))
         .order(d::id)

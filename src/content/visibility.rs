@@ -4,11 +4,13 @@
 use diesel::dsl::exists;
 use diesel::prelude::*;
 
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AuthUser, Role, Scope};
 use crate::db::schema::{
     attachment_access as access, attachments, document_attachments as da, document_audience as aud, documents as d,
 };
 use crate::db::DbConnection;
+
+use super::states::LiveState;
 
 /// Whether the caller may see (download, or name in a document) the attachment `sha256`: it must exist, and (but
 /// for admins) be attached to a document the caller may see — for a member, a visible document addressed to its
@@ -19,16 +21,18 @@ pub fn caller_may_see_attachment(conn: &mut DbConnection, user: &AuthUser, sha25
     if !stored {
         return Ok(false);
     }
-    if user.role == Role::Admin {
-        return Ok(true);
-    }
-    let Some(committee) = user.committee.clone() else { return Ok(false) };
+    let committee = match user.scope() {
+        Scope::City => return Ok(true),
+        Scope::Committee(committee) => committee,
+    };
     let visible_to_committee = diesel::select(exists(
-        da::table.inner_join(d::table).filter(da::sha256.eq(sha256)).filter(d::live_state.eq("visible")).filter(
-            d::live_audience_all.eq(true).or(exists(
+        da::table
+            .inner_join(d::table)
+            .filter(da::sha256.eq(sha256))
+            .filter(d::live_state.eq(LiveState::Visible))
+            .filter(d::live_audience_all.eq(true).or(exists(
                 aud::table.filter(aud::document_id.eq(d::id)).filter(aud::committee_code.eq(committee.clone())),
-            )),
-        ),
+            ))),
     ))
     .get_result::<bool>(conn)?;
     if visible_to_committee || user.role != Role::Officer {

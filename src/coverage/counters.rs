@@ -15,6 +15,7 @@ use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use crate::db::schema::{coverage_counts as cc, installations as inst, members};
 use crate::db::DbConnection;
+use crate::org::members::MemberStatus;
 
 /// What one member adds to its cell's counts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,7 +29,7 @@ pub struct Contribution {
 }
 
 pub fn contribution(conn: &mut DbConnection, member_id: i64) -> QueryResult<Option<Contribution>> {
-    let row: Option<(String, String, String, String, Option<NaiveDateTime>, bool)> = members::table
+    let row: Option<(String, String, String, MemberStatus, Option<NaiveDateTime>, bool)> = members::table
         .find(member_id)
         .select((
             members::committee_code,
@@ -41,7 +42,7 @@ pub fn contribution(conn: &mut DbConnection, member_id: i64) -> QueryResult<Opti
         .get_result(conn)
         .optional()?;
     Ok(row.map(|(committee, unit, cell, status, activated_at, installed)| {
-        let eligible = status == "eligible";
+        let eligible = status == MemberStatus::Eligible;
         Contribution {
             committee,
             unit,
@@ -146,14 +147,15 @@ fn placeholder(conn: &DbConnection) -> &'static str {
 pub fn full_count(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<Recounted>> {
     let sql = format!(
         "SELECT m.committee_code, m.unit, m.cell,
-            CAST(SUM(CASE WHEN m.status = 'eligible' THEN 1 ELSE 0 END) AS BIGINT) AS eligible,
-            CAST(SUM(CASE WHEN m.status = 'eligible' AND m.activated_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS activated,
-            CAST(SUM(CASE WHEN m.status = 'eligible' AND EXISTS (SELECT 1 FROM installations i
+            CAST(SUM(CASE WHEN m.status = '{eligible}' THEN 1 ELSE 0 END) AS BIGINT) AS eligible,
+            CAST(SUM(CASE WHEN m.status = '{eligible}' AND m.activated_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS activated,
+            CAST(SUM(CASE WHEN m.status = '{eligible}' AND EXISTS (SELECT 1 FROM installations i
                  WHERE i.member_id = m.id AND i.deleted_at IS NULL) THEN 1 ELSE 0 END) AS BIGINT) AS installed,
-            CAST(SUM(CASE WHEN m.status = 'eligible' AND EXISTS (SELECT 1 FROM installations i
+            CAST(SUM(CASE WHEN m.status = '{eligible}' AND EXISTS (SELECT 1 FROM installations i
                  WHERE i.member_id = m.id AND i.deleted_at IS NULL AND i.last_seen_at >= {p}) THEN 1 ELSE 0 END) AS BIGINT) AS active_30d
          FROM members m GROUP BY m.committee_code, m.unit, m.cell",
-        p = placeholder(conn)
+        p = placeholder(conn),
+        eligible = MemberStatus::Eligible.as_str(),
     );
     diesel::sql_query(sql).bind::<Timestamp, _>(now - Duration::days(30)).load(conn)
 }
@@ -305,7 +307,7 @@ fn up_to_date_totals(conn: &mut DbConnection, committees: Option<&[String]>) -> 
         let up_to_date: Vec<(i64, String, String)> = inst::table
             .inner_join(members::table)
             .filter(members::committee_code.eq(&code))
-            .filter(members::status.eq("eligible"))
+            .filter(members::status.eq(MemberStatus::Eligible))
             .filter(inst::deleted_at.is_null())
             .filter(inst::acked_seq.ge(newest.unwrap_or(0)))
             .select((members::id, members::unit, members::cell))

@@ -11,6 +11,7 @@ use crate::csv_export::{Cell, CsvExport};
 use crate::db::schema::{committees, coverage_counts as cc, coverage_history as ch, installations as inst, members};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::org::members::MemberStatus;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Counts {
@@ -187,7 +188,7 @@ pub struct NotInstalled {
 pub fn not_installed(conn: &mut DbConnection, code: &str, limit: i64, offset: i64) -> QueryResult<Vec<NotInstalled>> {
     let rows: Vec<(String, String, String, String, Option<NaiveDateTime>)> = members::table
         .filter(members::committee_code.eq(code))
-        .filter(members::status.eq("eligible"))
+        .filter(members::status.eq(MemberStatus::Eligible))
         .filter(diesel::dsl::not(diesel::dsl::exists(
             inst::table.filter(inst::member_id.eq(members::id.nullable())).filter(inst::deleted_at.is_null()),
         )))

@@ -30,7 +30,7 @@ pub struct Api;
 /// Admin (every committee), officer (its own).
 pub async fn city_report(state: &AppState, user: AuthUser) -> Result<report::CityReport, AppError> {
     user.require_staff()?;
-    let scope = user.scope().map(str::to_owned);
+    let scope = user.scope().into_committee();
     let target = state.settings.target_members;
     state.db.run(move |conn| Ok(report::city(conn, scope.as_deref(), target, now())?)).await
 }
@@ -229,7 +229,7 @@ pub async fn history_points(
     let committee = match (committee.filter(|c| !c.is_empty()), user.scope()) {
         (Some(code), _) if !user.manages(&code) => return Err(AppError::NotFound),
         (Some(code), _) => Some(code),
-        (None, scope) => scope.map(str::to_owned),
+        (None, scope) => scope.into_committee(),
     };
     state.db.run(move |conn| Ok(report::history(conn, committee.as_deref(), from, to)?)).await
 }

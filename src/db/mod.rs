@@ -5,6 +5,7 @@
 
 pub mod migrations;
 pub mod schema;
+pub mod text_enum;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

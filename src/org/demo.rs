@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use super::members::MemberStatus;
+
 /// (code, name, weight): weights give the districts more members than the bloc committees.
 pub const COMMITTEES: [(&str, &str, u32); 48] = [
     ("BD", "Quận ủy Ba Đình", 14),
@@ -142,7 +144,7 @@ pub fn members_csv(eligible: u64, seed: u64) -> String {
             } else {
                 format!("{} {} {}", random.pick(&FAMILY), random.pick(&MIDDLE_MEN), random.pick(&GIVEN_MEN))
             };
-            let status = if n < share { "eligible" } else { "exempt" };
+            let status = if n < share { MemberStatus::Eligible } else { MemberStatus::Exempt };
             let year = 1950 + random.below(55);
             let month = 1 + random.below(12);
             let day = 1 + random.below(28);

@@ -18,7 +18,7 @@ use crate::error::{AppError, FieldError};
 use crate::text;
 use crate::time::now;
 
-use super::members::STATUSES;
+use super::members::MemberStatus;
 
 /// At most this many row errors are reported; the total is always counted.
 pub const MAX_REPORTED_ERRORS: usize = 1_000;
@@ -33,7 +33,7 @@ pub struct MemberRow {
     pub committee_code: String,
     pub unit: String,
     pub cell: String,
-    pub status: String,
+    pub status: MemberStatus,
     pub birth_date: Option<NaiveDate>,
     pub phone: Option<String>,
 }
@@ -223,10 +223,11 @@ fn validate_row(
     } else if scope.committee.as_ref().is_some_and(|own| *own != committee_code) {
         problem("committee_code", "outside your committee");
     }
-    let status = field("status").to_lowercase();
-    if !STATUSES.contains(&status.as_str()) {
+    let status = field("status").to_lowercase().parse::<MemberStatus>().unwrap_or_else(|_| {
         problem("status", "must be eligible, exempt or left");
-    }
+        // A stand-in: a row with a problem is reported, never applied.
+        MemberStatus::Eligible
+    });
     let birth_date = match field("birth_date") {
         empty if empty.is_empty() => None,
         text => match NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
@@ -254,7 +255,7 @@ pub fn known_committees(conn: &mut DbConnection) -> QueryResult<HashSet<String>>
     Ok(committees::table.select(committees::code).load::<String>(conn)?.into_iter().collect())
 }
 
-type Existing = (i64, String, String, String, String, String, String, Option<NaiveDate>, Option<String>);
+type Existing = (i64, String, String, String, String, String, MemberStatus, Option<NaiveDate>, Option<String>);
 
 /// Files this large compare against every member in one scan rather than in chunks of card numbers.
 const FULL_SCAN_ROWS: usize = 20_000;
@@ -310,7 +311,7 @@ struct NewMember<'a> {
     committee_code: &'a str,
     unit: &'a str,
     cell: &'a str,
-    status: &'a str,
+    status: MemberStatus,
     birth_date: Option<NaiveDate>,
     phone: Option<&'a str>,
     created_at: NaiveDateTime,
@@ -326,7 +327,7 @@ impl<'a> NewMember<'a> {
             committee_code: &row.committee_code,
             unit: &row.unit,
             cell: &row.cell,
-            status: &row.status,
+            status: row.status,
             birth_date: row.birth_date,
             phone: row.phone.as_deref(),
             created_at: at,
@@ -398,15 +399,15 @@ pub fn apply(
                     members::committee_code.eq(&row.committee_code),
                     members::unit.eq(&row.unit),
                     members::cell.eq(&row.cell),
-                    members::status.eq(&row.status),
+                    members::status.eq(row.status),
                     members::birth_date.eq(row.birth_date),
                     members::phone.eq(&row.phone),
                     members::updated_at.eq(at),
                 ))
                 .execute(conn)?;
-            if row.status == "left" && old.status != "left" {
+            if row.status == MemberStatus::Left && old.status != MemberStatus::Left {
                 // A member who left cannot sign in any more: end every session now.
-                sessions::revoke_all(conn, &Subject::Member(*id).to_string(), None, at)?;
+                sessions::revoke_all(conn, Subject::Member(*id), None, at)?;
             }
             touched.insert(&old.committee_code);
             touched.insert(&row.committee_code);

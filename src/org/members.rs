@@ -7,12 +7,23 @@ use serde_json::{json, Value};
 
 use crate::auth::{AuthUser, Subject};
 use crate::db::schema::{committees, installations, members, staff};
+use crate::db::text_enum::text_enum;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::paging::Page;
 use crate::text;
 
-pub const STATUSES: [&str; 3] = ["eligible", "exempt", "left"];
+text_enum! {
+    /// Where a member stands in the party's records; coverage counts `eligible` members only.
+    pub enum MemberStatus {
+        /// Counted by coverage.
+        Eligible = "eligible",
+        /// On the rolls, not counted (e.g. exempt for age or health).
+        Exempt = "exempt",
+        /// No longer a member: cannot sign in or sync, and its sessions end.
+        Left = "left",
+    }
+}
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = members)]
@@ -23,7 +34,7 @@ pub struct Member {
     pub committee_code: String,
     pub unit: String,
     pub cell: String,
-    pub status: String,
+    pub status: MemberStatus,
     pub birth_date: Option<NaiveDate>,
     pub phone: Option<String>,
     pub activated_at: Option<NaiveDateTime>,
@@ -37,8 +48,7 @@ pub struct MemberView {
     pub committee_code: String,
     pub unit: String,
     pub cell: String,
-    /// `eligible`, `exempt` or `left`.
-    pub status: String,
+    pub status: MemberStatus,
     /// Has signed in at least once.
     pub activated: bool,
     /// Has at least one registered, not deleted installation.
@@ -86,7 +96,7 @@ pub fn find(conn: &mut DbConnection, card_number: &str) -> QueryResult<Option<Me
 pub fn not_activated(conn: &mut DbConnection, committee_code: &str) -> QueryResult<Vec<Member>> {
     members::table
         .filter(members::committee_code.eq(committee_code))
-        .filter(members::status.eq("eligible"))
+        .filter(members::status.eq(MemberStatus::Eligible))
         .filter(members::activated_at.is_null())
         .order((members::unit, members::cell, members::full_name, members::card_number))
         .select(Member::as_select())
@@ -96,7 +106,7 @@ pub fn not_activated(conn: &mut DbConnection, committee_code: &str) -> QueryResu
 #[derive(Debug, Default)]
 pub struct ListFilter {
     pub committee: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<MemberStatus>,
     pub installed: Option<bool>,
     pub q: Option<String>,
 }
@@ -123,7 +133,7 @@ pub fn list(
         query = query.filter(members::committee_code.eq(committee.clone()));
     }
     if let Some(status) = &filter.status {
-        query = query.filter(members::status.eq(status.clone()));
+        query = query.filter(members::status.eq(*status));
     }
     if let Some(q) = filter.q.as_deref().map(text::fold).filter(|q| !q.is_empty()) {
         let pattern = text::contains_pattern(&q);

@@ -90,7 +90,7 @@ pub fn create(conn: &mut DbConnection, new: &NewStaff, password_hash: &str) -> R
         diesel::insert_into(staff::table)
             .values((
                 staff::login.eq(&new.login),
-                staff::role.eq(new.role.as_str()),
+                staff::role.eq(new.role),
                 staff::committee_code.eq(&new.committee_code),
                 staff::password_hash.eq(password_hash),
                 staff::disabled.eq(false),

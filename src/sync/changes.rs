@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::content::reading::LiveDocument;
+use crate::content::states::LiveState;
 use crate::db::schema::{document_audience as aud, document_reach as reach, documents as d};
 use crate::db::DbConnection;
 
@@ -53,7 +54,7 @@ pub fn read(
     let mut changes = Vec::new();
     let mut bytes = 0;
     loop {
-        let batch: Vec<(String, i64, String, bool)> = d::table
+        let batch: Vec<(String, i64, LiveState, bool)> = d::table
             .filter(d::feed_seq.gt(position))
             .order(d::feed_seq)
             .limit(BATCH)
@@ -70,7 +71,7 @@ pub fn read(
             .collect();
         let visible: Vec<&str> = batch
             .iter()
-            .filter(|(id, _, state, all)| state == "visible" && (*all || addressed.contains(id)))
+            .filter(|(id, _, state, all)| *state == LiveState::Visible && (*all || addressed.contains(id)))
             .map(|row| row.0.as_str())
             .collect();
         let mut documents: Vec<LiveDocument> =

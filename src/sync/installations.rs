@@ -7,12 +7,22 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{AuthUser, Role, Subject};
 use crate::coverage::counters;
 use crate::db::schema::{feed_state, installations as inst, members};
+use crate::db::text_enum::text_enum;
 use crate::db::DbConnection;
 use crate::error::{AppError, FieldError};
+use crate::org::members::MemberStatus;
 use crate::sync::seen::SeenLog;
 use crate::time::now;
 
-pub const PLATFORMS: [&str; 3] = ["android", "ios", "web"];
+text_enum! {
+    /// What the app runs on.
+    pub enum Platform {
+        Android = "android",
+        Ios = "ios",
+        Web = "web",
+    }
+}
+
 /// `last_seen_at` is noted at most this often per installation.
 pub const SEEN_EVERY_SECONDS: i64 = 60;
 
@@ -22,7 +32,8 @@ pub struct Registration {
     /// A UUID the app generated once for this device.
     #[schema(format = "uuid")]
     pub installation_id: String,
-    #[schema(schema_with = platforms)]
+    // Checked by `register` (422), not by the JSON parser.
+    #[schema(value_type = Platform)]
     pub platform: String,
     /// At most 50 characters.
     #[schema(min_length = 1)]
@@ -33,16 +44,12 @@ pub struct Registration {
     pub device_model: Option<String>,
 }
 
-fn platforms() -> utoipa::openapi::Object {
-    crate::openapi::text_enum(&PLATFORMS)
-}
-
 #[derive(Debug, Serialize, Queryable, Selectable, utoipa::ToSchema)]
 #[diesel(table_name = inst)]
 pub struct InstallationView {
     #[schema(format = "uuid")]
     pub installation_id: String,
-    pub platform: String,
+    pub platform: Platform,
     pub app_version: String,
     #[schema(required = true)]
     pub os_version: Option<String>,
@@ -90,7 +97,8 @@ pub fn register(
     if id.is_none() {
         errors.push(FieldError::new("installation_id", "must be a UUID"));
     }
-    if !PLATFORMS.contains(&registration.platform.as_str()) {
+    let platform = registration.platform.parse::<Platform>();
+    if platform.is_err() {
         errors.push(FieldError::new("platform", "android, ios or web"));
     }
     let app_version = short_text("app_version", Some(&registration.app_version), 50, &mut errors);
@@ -104,7 +112,8 @@ pub fn register(
     }
     let id = id.expect("validated");
     let app_version = app_version.expect("validated");
-    let subject = user.subject.to_string();
+    let platform = platform.expect("validated");
+    let subject = user.subject;
     let member_id = match user.subject {
         Subject::Member(id) => Some(id),
         Subject::Staff(_) => None,
@@ -115,7 +124,7 @@ pub fn register(
         conn.lock_key(&format!("installation:{id}"))?;
         conn.lock_key(&format!("installations of {subject}"))?;
         let at = now();
-        let previous: Option<(String, Option<i64>, Option<NaiveDateTime>)> = inst::table
+        let previous: Option<(Subject, Option<i64>, Option<NaiveDateTime>)> = inst::table
             .find(&id)
             .select((inst::subject, inst::member_id, inst::deleted_at))
             .get_result(conn)
@@ -138,9 +147,9 @@ pub fn register(
             Some((owner, _, _)) => {
                 diesel::update(inst::table.find(&id))
                     .set((
-                        inst::subject.eq(&subject),
+                        inst::subject.eq(subject),
                         inst::member_id.eq(member_id),
-                        inst::platform.eq(&registration.platform),
+                        inst::platform.eq(platform),
                         inst::app_version.eq(&app_version),
                         inst::os_version.eq(&os_version),
                         inst::device_model.eq(&device_model),
@@ -159,9 +168,9 @@ pub fn register(
                 diesel::insert_into(inst::table)
                     .values((
                         inst::installation_id.eq(&id),
-                        inst::subject.eq(&subject),
+                        inst::subject.eq(subject),
                         inst::member_id.eq(member_id),
-                        inst::platform.eq(&registration.platform),
+                        inst::platform.eq(platform),
                         inst::app_version.eq(&app_version),
                         inst::os_version.eq(&os_version),
                         inst::device_model.eq(&device_model),
@@ -171,7 +180,7 @@ pub fn register(
                     .execute(conn)?;
             }
         }
-        retire_beyond(conn, &subject, &id, max_devices, at)?;
+        retire_beyond(conn, subject, &id, max_devices, at)?;
         counters::apply_changes(conn, &affected, before)?;
         let view = inst::table.find(&id).select(InstallationView::as_select()).get_result(conn)?;
         Ok((!exists, view))
@@ -182,7 +191,7 @@ pub fn register(
 /// being registered). Call inside a write transaction, between reading and applying the coverage contributions.
 fn retire_beyond(
     conn: &mut DbConnection,
-    subject: &str,
+    subject: Subject,
     keep: &str,
     max_devices: u32,
     at: NaiveDateTime,
@@ -206,13 +215,13 @@ fn retire_beyond(
 pub fn remove(conn: &mut DbConnection, user: &AuthUser, installation_id: &str) -> Result<(), AppError> {
     let id = parse_id(installation_id).ok_or(AppError::NotFound)?;
     conn.write_transaction(|conn| {
-        let owner: Option<(String, Option<NaiveDateTime>, Option<i64>)> = inst::table
+        let owner: Option<(Subject, Option<NaiveDateTime>, Option<i64>)> = inst::table
             .find(&id)
             .select((inst::subject, inst::deleted_at, inst::member_id))
             .get_result(conn)
             .optional()?;
         match owner {
-            Some((subject, None, member)) if subject == user.subject.to_string() || user.role == Role::Admin => {
+            Some((subject, None, member)) if subject == user.subject || user.role == Role::Admin => {
                 let remove = |conn: &mut DbConnection| {
                     diesel::update(inst::table.find(&id)).set(inst::deleted_at.eq(now())).execute(conn)
                 };
@@ -227,7 +236,7 @@ pub fn remove(conn: &mut DbConnection, user: &AuthUser, installation_id: &str) -
     })
 }
 
-pub fn list_for_subject(conn: &mut DbConnection, subject: &str) -> QueryResult<Vec<InstallationView>> {
+pub fn list_for_subject(conn: &mut DbConnection, subject: Subject) -> QueryResult<Vec<InstallationView>> {
     inst::table
         .filter(inst::subject.eq(subject))
         .filter(inst::deleted_at.is_null())
@@ -258,7 +267,7 @@ pub fn sync_context(
         .filter(inst::installation_id.eq(&id))
         .filter(inst::member_id.eq(member_id))
         .filter(inst::deleted_at.is_null())
-        .filter(members::status.ne("left"))
+        .filter(members::status.ne(MemberStatus::Left))
         .select((members::committee_code, inst::last_seen_at, newest))
         .get_result(conn)
         .optional()?

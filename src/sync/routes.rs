@@ -75,8 +75,8 @@ async fn register(
     )
 )]
 async fn list_own(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
-    let subject = user.subject.to_string();
-    let items = state.db.run(move |conn| Ok(installations::list_for_subject(conn, &subject)?)).await?;
+    let subject = user.subject;
+    let items = state.db.run(move |conn| Ok(installations::list_for_subject(conn, subject)?)).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "items": items })))
 }
 

@@ -121,7 +121,7 @@ async fn home_page(state: &AppState, user: &AuthUser, query: SortQuery) -> Resul
     let mut report = routes::city_report(state, user.clone()).await?;
     let history = routes::history_points(state, user, None, None, None).await?;
     sort_committees(&mut report.committees, key, descending);
-    let title = match user.scope() {
+    let title = match user.scope().committee() {
         Some(code) => format!("Đảng bộ {code}"),
         None => "Toàn thành phố".to_owned(),
     };
@@ -157,7 +157,7 @@ fn summary(user: &AuthUser, report: &CityReport) -> Markup {
     let towards_target = if target > 0 { (totals.installed as f64 / target as f64).min(1.0) } else { 0.0 };
     html! {
         section.summary {
-            @if user.scope().is_none() {
+            @if user.scope().committee().is_none() {
                 h1 { "Toàn thành phố" }
                 p.big {
                     strong { (number(totals.installed)) } " / " (number(target as i64))
