@@ -1,11 +1,8 @@
 //! Authentication: activation, sign-in, refresh families, throttling and token validation, on both backends.
 
-#[macro_use]
-mod common;
-
+use crate::harness::{TestApp, MEMBERS_CSV, STAFF_PASSWORD};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::{TestApp, MEMBERS_CSV, STAFF_PASSWORD};
 use serde_json::{json, Value};
 
 const MEMBER_PASSWORD: &str = "mật khẩu của tôi";
@@ -309,7 +306,7 @@ async fn forwarded_for_cannot_lift_a_block(app: TestApp) {
 
 mod forwarded_for_is_read_from_the_right {
     use super::*;
-    use common::Backend;
+    use crate::harness::Backend;
 
     fn behind_proxy(settings: &mut handbook::config::Settings) {
         settings.trusted_proxies = vec!["10.0.0.1".parse().unwrap()];

@@ -1,14 +1,12 @@
 //! Installations: an id registered to one account stays theirs, an account keeps a bounded number of devices, and
 //! coverage's `up_to_date` counts members, on both backends.
 
-#[macro_use]
-mod common;
-
+use crate::harness;
+use crate::harness::TestApp;
 use actix_web::test::TestRequest;
-use common::TestApp;
 use serde_json::json;
 
-async fn register(app: &TestApp, token: &str, installation: &str) -> common::Answer {
+async fn register(app: &TestApp, token: &str, installation: &str) -> harness::Answer {
     let body = json!({"installation_id": installation, "platform": "android", "app_version": "1.0"});
     app.post_as(token, "/api/v1/installations", &body).await
 }
@@ -108,7 +106,7 @@ both_backends! {
         let id = app.post_as(&org.admin, "/api/v1/admin/documents", &body).await.json()["id"].as_str().unwrap().to_owned();
         assert_eq!(app.post_as(&org.admin, &format!("/api/v1/admin/documents/{id}/publish"), &json!({})).await.status, 200);
         for _ in 0..3 {
-            let mut device = common::SyncClient::register(&app, &org.member_hk).await;
+            let mut device = harness::SyncClient::register(&app, &org.member_hk).await;
             device.sync(&app).await; // and acknowledges
         }
         app.db().run(|conn| Ok(handbook::coverage::counters::refresh_moving(conn, handbook::time::now())?)).await.unwrap();
@@ -142,17 +140,17 @@ both_backends! {
 
         // Four members register the same new id at once: one gets it, the others are told 409 (no duplicate key).
         let shared = uuid::Uuid::new_v4().to_string();
-        let outcomes = common::at_once(&app, |n, conn| {
+        let outcomes = harness::at_once(&app, |n, conn| {
             handbook::sync::installations::register(conn, &users[n], registration(&shared), 5).map(|(new, _)| new)
         });
         let won = outcomes.iter().filter(|o| matches!(o, Ok(true))).count();
         let refused = outcomes.iter().filter(|o| matches!(o, Err(handbook::error::AppError::Conflict(_)))).count();
-        assert_eq!((won, refused), (1, common::AT_ONCE - 1), "{outcomes:?}");
+        assert_eq!((won, refused), (1, harness::AT_ONCE - 1), "{outcomes:?}");
 
         // One member registers four new devices at once with a cap of two: two stay live.
         let member = &users[3];
-        let ids: Vec<String> = (0..common::AT_ONCE).map(|_| uuid::Uuid::new_v4().to_string()).collect();
-        for outcome in common::at_once(&app, |n, conn| handbook::sync::installations::register(conn, member, registration(&ids[n]), 2)) {
+        let ids: Vec<String> = (0..harness::AT_ONCE).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+        for outcome in harness::at_once(&app, |n, conn| handbook::sync::installations::register(conn, member, registration(&ids[n]), 2)) {
             outcome.expect("every registration succeeds");
         }
         let live = app.count("SELECT count(*) AS n FROM installations WHERE deleted_at IS NULL AND member_id = (SELECT id FROM members WHERE card_number = '100000004')").await;

@@ -2,14 +2,11 @@
 //! password, revocation that reaches access tokens on every instance, and refresh retries after a lost answer.
 //! On both backends.
 
-#[macro_use]
-mod common;
-
 use std::time::Instant;
 
+use crate::harness::{Answer, TestApp, MEMBERS_CSV, STAFF_PASSWORD};
 use actix_web::http::header;
 use actix_web::test::TestRequest;
-use common::{Answer, TestApp, MEMBERS_CSV, STAFF_PASSWORD};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 

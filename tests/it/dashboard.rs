@@ -1,13 +1,10 @@
 //! The officers' dashboard: sign-in form, cookie session, scoping, escaping, sign-out, CSV downloads (on both
 //! backends, in process), and a browser test that drives headless Chromium against the real binary.
 
-#[macro_use]
-mod common;
-
+use crate::harness::{Answer, TestApp, MEMBERS_CSV, STAFF_PASSWORD};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::test::TestRequest;
-use common::{Answer, TestApp, MEMBERS_CSV, STAFF_PASSWORD};
 use serde_json::json;
 
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
