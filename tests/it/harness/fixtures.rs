@@ -73,6 +73,9 @@ impl TestApp {
 
 pub const STAFF_PASSWORD: &str = "staff password 1";
 
+/// The password of the members the auth tests activate.
+pub const MEMBER_PASSWORD: &str = "mật khẩu của tôi";
+
 pub const MEMBERS_CSV: &str = "card_number,full_name,committee_code,unit,cell,status\n\
 100000001,Nguyễn Văn A,HK,Phường Hàng Bạc,Chi bộ 1,eligible\n\
 100000002,Trần Thị Bình,HK,Phường Hàng Bạc,Chi bộ 2,eligible\n\
@@ -87,10 +90,16 @@ pub struct Organisation {
 }
 
 impl TestApp {
-    pub async fn organisation(&self) -> Organisation {
+    /// Committees HK and BD with MEMBERS_CSV, imported by an admin; answers the admin's access token.
+    pub async fn imported_organisation(&self) -> String {
         self.seed_committees(&["HK", "BD"]).await;
         let admin = self.admin_token().await;
         self.import(&admin, MEMBERS_CSV).await;
+        admin
+    }
+
+    pub async fn organisation(&self) -> Organisation {
+        let admin = self.imported_organisation().await;
         let access = |tokens: serde_json::Value| tokens["access_token"].as_str().unwrap().to_owned();
         let member_hk = access(self.activate_member(&admin, "100000001", "member password").await);
         let member_bd = access(self.activate_member(&admin, "100000004", "member password").await);

@@ -17,5 +17,5 @@ mod sync_client;
 
 pub use app::{Answer, Backend, TestApp};
 pub use databases::{at_once, postgres_admin_url, AT_ONCE};
-pub use fixtures::{Organisation, MEMBERS_CSV, STAFF_PASSWORD};
+pub use fixtures::{Organisation, MEMBERS_CSV, MEMBER_PASSWORD, STAFF_PASSWORD};
 pub use sync_client::SyncClient;
