@@ -296,8 +296,7 @@ async fn fixture(app: &TestApp) -> Fixture {
     let mut installations = vec![None; CALLERS.len()];
     for (index, token) in [(1, &member_a), (2, &member_b)] {
         let id = uuid::Uuid::new_v4().to_string();
-        let body = json!({"installation_id": id, "platform": "android", "app_version": "1.0"});
-        assert_eq!(app.post_as(token, "/api/v1/installations", &body).await.status, 201);
+        assert_eq!(app.register_installation(token, &id).await.status, 201);
         installations[index] = Some(id);
     }
     Fixture {

@@ -13,8 +13,7 @@ fn committee<'a>(report: &'a Value, code: &str) -> &'a Value {
 }
 
 async fn register(app: &TestApp, token: &str, installation: &str) -> u16 {
-    let body = json!({"installation_id": installation, "platform": "android", "app_version": "1.0"});
-    app.post_as(token, "/api/v1/installations", &body).await.status.as_u16()
+    app.register_installation(token, installation).await.status.as_u16()
 }
 
 both_backends! {

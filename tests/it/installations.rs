@@ -6,11 +6,6 @@ use crate::harness::TestApp;
 use actix_web::test::TestRequest;
 use serde_json::json;
 
-async fn register(app: &TestApp, token: &str, installation: &str) -> harness::Answer {
-    let body = json!({"installation_id": installation, "platform": "android", "app_version": "1.0"});
-    app.post_as(token, "/api/v1/installations", &body).await
-}
-
 /// (member card number, deleted) of the installation.
 async fn owner_of(app: &TestApp, installation: &str) -> (String, bool) {
     let installation = installation.to_owned();
@@ -37,8 +32,8 @@ both_backends! {
     async fn another_members_installation_answers_409_and_stays_theirs(app: TestApp) {
         let org = app.organisation().await;
         let device = uuid::Uuid::new_v4().to_string();
-        assert_eq!(register(&app, &org.member_hk, &device).await.status, 201);
-        let taken = register(&app, &org.member_bd, &device).await.problem(409);
+        assert_eq!(app.register_installation(&org.member_hk, &device).await.status, 201);
+        let taken = app.register_installation(&org.member_bd, &device).await.problem(409);
         assert_eq!(taken["type"], "/problems/conflict");
         assert_eq!(owner_of(&app, &device).await, ("100000001".to_owned(), false));
         // It still syncs for its owner, not for the other member.
@@ -50,11 +45,11 @@ both_backends! {
         assert_eq!(sync(org.member_hk.clone()).await, 200);
         assert_eq!(sync(org.member_bd.clone()).await, 404);
         // Staff cannot take it either.
-        register(&app, &org.admin, &device).await.problem(409);
+        app.register_installation(&org.admin, &device).await.problem(409);
         // Once its owner removes it (signs out on that device), another member may register it.
         let removed = app.with_bearer(&org.member_hk, TestRequest::delete().uri(&format!("/api/v1/installations/{device}"))).await;
         assert_eq!(removed.status, 204);
-        assert_eq!(register(&app, &org.member_bd, &device).await.status, 200);
+        assert_eq!(app.register_installation(&org.member_bd, &device).await.status, 200);
         assert_eq!(owner_of(&app, &device).await, ("100000004".to_owned(), false));
         let bd = app.get_as(&org.admin, "/api/v1/coverage/BD").await.json();
         let hk = app.get_as(&org.admin, "/api/v1/coverage/HK").await.json();
@@ -68,7 +63,7 @@ both_backends! {
         assert_eq!(app.state.settings.max_devices, 5, "the default");
         let devices: Vec<String> = (0..5).map(|_| uuid::Uuid::new_v4().to_string()).collect();
         for device in &devices {
-            assert_eq!(register(&app, &org.member_hk, device).await.status, 201);
+            assert_eq!(app.register_installation(&org.member_hk, device).await.status, 201);
         }
         // The third device has been idle longest (the others were seen since).
         let idle = devices[2].clone();
@@ -83,7 +78,7 @@ both_backends! {
             .await
             .unwrap();
         let sixth = uuid::Uuid::new_v4().to_string();
-        assert_eq!(register(&app, &org.member_hk, &sixth).await.status, 201);
+        assert_eq!(app.register_installation(&org.member_hk, &sixth).await.status, 201);
         assert_eq!(live_devices(&app).await, 5);
         assert_eq!(owner_of(&app, &devices[2]).await, ("100000001".to_owned(), true), "the idle one is retired");
         for device in devices.iter().enumerate().filter(|(n, _)| *n != 2).map(|(_, d)| d) {
@@ -92,9 +87,9 @@ both_backends! {
         let listed = app.get_as(&org.member_hk, "/api/v1/installations").await.json();
         assert_eq!(listed["items"].as_array().unwrap().len(), 5);
         // Re-registering a live device does not retire anything; the retired one comes back and retires another.
-        assert_eq!(register(&app, &org.member_hk, &devices[0]).await.status, 200);
+        assert_eq!(app.register_installation(&org.member_hk, &devices[0]).await.status, 200);
         assert_eq!(live_devices(&app).await, 5);
-        assert_eq!(register(&app, &org.member_hk, &devices[2]).await.status, 200);
+        assert_eq!(app.register_installation(&org.member_hk, &devices[2]).await.status, 200);
         assert_eq!(live_devices(&app).await, 5);
         let hk = app.get_as(&org.admin, "/api/v1/coverage/HK").await.json();
         assert_eq!(hk["committee"]["installed"], 1, "one member, however many devices");

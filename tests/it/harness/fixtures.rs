@@ -1,7 +1,7 @@
 //! The organisation the tests share: committees, members, staff, and their tokens, made through the API where a
 //! client would (sign-in, import, activation) and straight into the database where none can (staff, committees).
 
-use super::TestApp;
+use super::{Answer, TestApp};
 
 /// Fixtures of the organisation.
 impl TestApp {
@@ -47,6 +47,12 @@ impl TestApp {
         let answer = self.post_csv_as(token, "/api/v1/admin/members/import", csv).await;
         assert_eq!(answer.status, 200, "{}", answer.text());
         answer.json()
+    }
+
+    /// Registers `installation` as an Android device of the caller's account; the answer.
+    pub async fn register_installation(&self, token: &str, installation: &str) -> Answer {
+        let body = serde_json::json!({"installation_id": installation, "platform": "android", "app_version": "1.0"});
+        self.post_as(token, "/api/v1/installations", &body).await
     }
 
     /// Issues an activation code as `token` and activates the member with `password`; returns the tokens.
