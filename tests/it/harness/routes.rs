@@ -94,6 +94,8 @@ pub fn concrete(pattern: &str) -> String {
             Some("id" | "installation_id") => "00000000-0000-4000-8000-000000000000".to_owned(),
             Some("n") => "1".to_owned(),
             Some("card_number") => "100000001".to_owned(),
+            // A file the dashboard serves from the binary (its stylesheet).
+            Some("file") => "console.css".to_owned(),
             Some(_) => "HK".to_owned(),
             None => segment.to_owned(),
         })
