@@ -13,7 +13,7 @@ export PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres
 
 updated=no
 # Installs Debian packages; the package lists are read once, and only when something must be installed.
-install() {
+apt_install() {
   if [ "$updated" = no ]; then
     apt-get update -qq
     updated=yes
@@ -22,21 +22,21 @@ install() {
 }
 
 if ! dpkg -s libpq-dev >/dev/null 2>&1; then
-  install libpq-dev
+  apt_install libpq-dev
 fi
 
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  install chromium chromium-driver
+  apt_install chromium chromium-driver
 fi
 
 # The newest PostgreSQL cluster version on the machine, if any.
 cluster_version() {
-  ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1
+  ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1 || true
 }
 
 if ! pg_isready -q 2>/dev/null; then
   if [ -z "$(cluster_version)" ]; then
-    install postgresql
+    apt_install postgresql
     sed -i -E 's/^(host\s+all\s+all\s+127\.0\.0\.1\/32\s+)\S+/\1trust/' \
       "/etc/postgresql/$(cluster_version)/main/pg_hba.conf"
   fi
