@@ -1,5 +1,5 @@
 // The one schema both backends share. Keep it in step with migrations/postgres and migrations/sqlite;
-// tests/migrations.rs proves the two sets produce the same tables and columns.
+// tests/it/migrations.rs proves the two sets produce the same tables and columns.
 
 diesel::table! {
     committees (code) {

@@ -1,12 +1,12 @@
 //! The authorization matrix: every route, called by every kind of caller, with the status each must get.
-//! A route that exists in the code without a row here fails the suite.
+//! A route of the OpenAPI document or of the dashboard without a row here fails the suite.
 
-#[macro_use]
-mod common;
+use std::collections::BTreeSet;
 
+use crate::harness::routes::{self, Route};
+use crate::harness::{Backend, TestApp, MEMBERS_CSV};
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
-use common::{TestApp, MEMBERS_CSV};
 use serde_json::json;
 
 const CALLERS: [&str; 9] =
@@ -226,31 +226,17 @@ fn matrix() -> Vec<Row> {
     ]
 }
 
-/// Every `web::resource("…")` pattern in the code.
-fn routes_in_code() -> Vec<String> {
-    fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, found);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(&path).unwrap();
-                for piece in text.split("web::resource(\"").skip(1) {
-                    found.push(piece.split('"').next().unwrap().to_owned());
-                }
-            }
-        }
-    }
-    let mut found = Vec::new();
-    walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut found);
-    found
-}
-
-#[test]
-fn every_route_has_a_row_in_the_matrix() {
-    let rows: Vec<&str> = matrix().iter().map(|row| row.0).collect();
-    let missing: Vec<String> = routes_in_code().into_iter().filter(|route| !rows.contains(&route.as_str())).collect();
+/// The matrix has exactly one row per route: each operation of the OpenAPI document and each dashboard route
+/// (`harness::routes`) has a row, and each row names one of them.
+#[actix_web::test]
+async fn every_route_has_a_row_in_the_matrix() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let routes = routes::all(&app).await;
+    let rows: BTreeSet<Route> = matrix().iter().map(|(pattern, method, ..)| Route::new(method, pattern)).collect();
+    let missing: Vec<String> = routes.difference(&rows).map(Route::to_string).collect();
     assert!(missing.is_empty(), "routes without a row in the authorization matrix: {missing:?}");
+    let unknown: Vec<String> = rows.difference(&routes).map(Route::to_string).collect();
+    assert!(unknown.is_empty(), "rows for no documented operation and no dashboard route: {unknown:?}");
 }
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
@@ -312,8 +298,7 @@ async fn fixture(app: &TestApp) -> Fixture {
     let mut installations = vec![None; CALLERS.len()];
     for (index, token) in [(1, &member_a), (2, &member_b)] {
         let id = uuid::Uuid::new_v4().to_string();
-        let body = json!({"installation_id": id, "platform": "android", "app_version": "1.0"});
-        assert_eq!(app.post_as(token, "/api/v1/installations", &body).await.status, 201);
+        assert_eq!(app.register_installation(token, &id).await.status, 201);
         installations[index] = Some(id);
     }
     Fixture {

@@ -1,11 +1,9 @@
 //! Publishing: drafts, revisions, restore, unpublish, audiences, officer scoping, schedules, search and the
 //! audit log, on both backends.
 
-#[macro_use]
-mod common;
-
+use crate::harness;
+use crate::harness::TestApp;
 use actix_web::test::TestRequest;
-use common::TestApp;
 use serde_json::{json, Value};
 
 struct Handbook {
@@ -16,7 +14,7 @@ struct Handbook {
 }
 
 async fn handbook(app: &TestApp) -> Handbook {
-    let common::Organisation { admin, member_hk, member_bd } = app.organisation().await;
+    let harness::Organisation { admin, member_hk, member_bd } = app.organisation().await;
     let officer_hk = app.staff_token("officer.hk", "officer", Some("HK")).await;
     Handbook { admin, officer_hk, member_hk, member_bd }
 }
@@ -45,7 +43,7 @@ async fn titles_seen_by(app: &TestApp, token: &str, query: &str) -> Vec<String> 
     answer.json()["items"].as_array().unwrap().iter().map(|d| d["title"].as_str().unwrap().to_owned()).collect()
 }
 
-async fn patch(app: &TestApp, token: &str, id: &str, body: Value) -> common::Answer {
+async fn patch(app: &TestApp, token: &str, id: &str, body: Value) -> harness::Answer {
     app.with_bearer(token, TestRequest::patch().uri(&format!("/api/v1/admin/documents/{id}")).set_json(body)).await
 }
 

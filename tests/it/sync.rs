@@ -1,14 +1,12 @@
 //! Devices and the sync feed, on both backends: installations, from-scratch and incremental sync, deletions,
 //! schedules, committee moves, 304s, paging, gzip, bad input, and concurrent publishers on PostgreSQL.
 
-#[macro_use]
-mod common;
-
+use crate::harness;
+use crate::harness::{Backend, SyncClient, TestApp, MEMBERS_CSV};
 use actix_web::test::TestRequest;
-use common::{Backend, SyncClient, TestApp, MEMBERS_CSV};
 use serde_json::{json, Value};
 
-async fn world(app: &TestApp) -> common::Organisation {
+async fn world(app: &TestApp) -> harness::Organisation {
     app.organisation().await
 }
 
@@ -34,7 +32,7 @@ async fn edit(app: &TestApp, token: &str, id: &str, body: Value) {
     assert_eq!(answer.status, 200, "{}", answer.text());
 }
 
-async fn sync_request(app: &TestApp, token: &str, installation: &str, query: &str) -> common::Answer {
+async fn sync_request(app: &TestApp, token: &str, installation: &str, query: &str) -> harness::Answer {
     app.with_bearer(
         token,
         TestRequest::get().uri(&format!("/api/v1/sync{query}")).insert_header(("X-Installation-Id", installation)),
@@ -45,7 +43,7 @@ async fn sync_request(app: &TestApp, token: &str, installation: &str, query: &st
 both_backends! {
     async fn polls_note_when_a_device_was_seen_and_the_notes_are_written_in_one_go(app: TestApp) {
         let org = world(&app).await;
-        let mut device = common::SyncClient::register(&app, &org.member_hk).await;
+        let mut device = harness::SyncClient::register(&app, &org.member_hk).await;
         let id = device.installation_id.clone();
         let last_seen = move |app: &TestApp| {
             let id = id.clone();

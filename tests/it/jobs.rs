@@ -1,10 +1,8 @@
 //! Background jobs that every instance runs, run at the same moment from several connections (a barrier, not
 //! sleeps): each transition is applied once, each feed position spent once, each snapshot row written once.
 
-#[macro_use]
-mod common;
-
-use common::TestApp;
+use crate::harness;
+use crate::harness::TestApp;
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -32,7 +30,7 @@ both_backends! {
             let before = feed_position(&app).await;
             let at = (now + chrono::Duration::minutes(minutes)).naive_utc();
             let changed: usize =
-                common::at_once(&app, |_, conn| handbook::content::schedule::run_due(conn, at).expect("run_due")).into_iter().sum();
+                harness::at_once(&app, |_, conn| handbook::content::schedule::run_due(conn, at).expect("run_due")).into_iter().sum();
             assert_eq!(changed, ids.len(), "each document changed state exactly once ({state})");
             assert_eq!(feed_position(&app).await - before, ids.len() as i64, "one feed position per transition ({state})");
             let rows: Vec<(String, i64)> = app
@@ -51,14 +49,14 @@ both_backends! {
 
     async fn the_coverage_snapshot_and_refresh_run_together_write_once(app: TestApp) {
         let org = app.organisation().await;
-        let device = common::SyncClient::register(&app, &org.member_hk).await;
+        let device = harness::SyncClient::register(&app, &org.member_hk).await;
         drop(device);
         let at = chrono::Utc::now().naive_utc();
-        for outcome in common::at_once(&app, |_, conn| handbook::coverage::report::snapshot(conn, at)) {
+        for outcome in harness::at_once(&app, |_, conn| handbook::coverage::report::snapshot(conn, at)) {
             assert_eq!(outcome.expect("every instance's snapshot succeeds"), 2);
         }
         assert_eq!(app.count("SELECT count(*) AS n FROM coverage_history").await, 2, "one row per committee per day");
-        for outcome in common::at_once(&app, |_, conn| handbook::coverage::counters::refresh_moving(conn, at)) {
+        for outcome in harness::at_once(&app, |_, conn| handbook::coverage::counters::refresh_moving(conn, at)) {
             outcome.expect("every instance's refresh succeeds");
         }
         let totals = app.count("SELECT CAST(installed * 1000 + active_30d AS BIGINT) AS n FROM coverage_counts WHERE committee_code = 'HK' AND unit = ''").await;

@@ -1,15 +1,13 @@
 //! Client mistakes are never a 500, on PostgreSQL least of all: U+0000 in any text input (PostgreSQL cannot store
 //! it) and paging cursors that decode to nonsense are refused with 400 or 422 before they reach the database.
 
-#[macro_use]
-mod common;
-
+use crate::harness;
 use actix_web::http::{header, Method};
 use actix_web::test::TestRequest;
 use serde_json::{json, Map, Value};
 
 /// Whether the answer refuses the input as the client's mistake: 400 or 422, as problem+json.
-fn refused(answer: &common::Answer) -> bool {
+fn refused(answer: &harness::Answer) -> bool {
     matches!(answer.status.as_u16(), 400 | 422) && answer.header("content-type") == Some("application/problem+json")
 }
 

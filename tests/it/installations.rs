@@ -1,17 +1,10 @@
 //! Installations: an id registered to one account stays theirs, an account keeps a bounded number of devices, and
 //! coverage's `up_to_date` counts members, on both backends.
 
-#[macro_use]
-mod common;
-
+use crate::harness;
+use crate::harness::TestApp;
 use actix_web::test::TestRequest;
-use common::TestApp;
 use serde_json::json;
-
-async fn register(app: &TestApp, token: &str, installation: &str) -> common::Answer {
-    let body = json!({"installation_id": installation, "platform": "android", "app_version": "1.0"});
-    app.post_as(token, "/api/v1/installations", &body).await
-}
 
 /// (member card number, deleted) of the installation.
 async fn owner_of(app: &TestApp, installation: &str) -> (String, bool) {
@@ -39,8 +32,8 @@ both_backends! {
     async fn another_members_installation_answers_409_and_stays_theirs(app: TestApp) {
         let org = app.organisation().await;
         let device = uuid::Uuid::new_v4().to_string();
-        assert_eq!(register(&app, &org.member_hk, &device).await.status, 201);
-        let taken = register(&app, &org.member_bd, &device).await.problem(409);
+        assert_eq!(app.register_installation(&org.member_hk, &device).await.status, 201);
+        let taken = app.register_installation(&org.member_bd, &device).await.problem(409);
         assert_eq!(taken["type"], "/problems/conflict");
         assert_eq!(owner_of(&app, &device).await, ("100000001".to_owned(), false));
         // It still syncs for its owner, not for the other member.
@@ -52,11 +45,11 @@ both_backends! {
         assert_eq!(sync(org.member_hk.clone()).await, 200);
         assert_eq!(sync(org.member_bd.clone()).await, 404);
         // Staff cannot take it either.
-        register(&app, &org.admin, &device).await.problem(409);
+        app.register_installation(&org.admin, &device).await.problem(409);
         // Once its owner removes it (signs out on that device), another member may register it.
         let removed = app.with_bearer(&org.member_hk, TestRequest::delete().uri(&format!("/api/v1/installations/{device}"))).await;
         assert_eq!(removed.status, 204);
-        assert_eq!(register(&app, &org.member_bd, &device).await.status, 200);
+        assert_eq!(app.register_installation(&org.member_bd, &device).await.status, 200);
         assert_eq!(owner_of(&app, &device).await, ("100000004".to_owned(), false));
         let bd = app.get_as(&org.admin, "/api/v1/coverage/BD").await.json();
         let hk = app.get_as(&org.admin, "/api/v1/coverage/HK").await.json();
@@ -70,7 +63,7 @@ both_backends! {
         assert_eq!(app.state.settings.max_devices, 5, "the default");
         let devices: Vec<String> = (0..5).map(|_| uuid::Uuid::new_v4().to_string()).collect();
         for device in &devices {
-            assert_eq!(register(&app, &org.member_hk, device).await.status, 201);
+            assert_eq!(app.register_installation(&org.member_hk, device).await.status, 201);
         }
         // The third device has been idle longest (the others were seen since).
         let idle = devices[2].clone();
@@ -85,7 +78,7 @@ both_backends! {
             .await
             .unwrap();
         let sixth = uuid::Uuid::new_v4().to_string();
-        assert_eq!(register(&app, &org.member_hk, &sixth).await.status, 201);
+        assert_eq!(app.register_installation(&org.member_hk, &sixth).await.status, 201);
         assert_eq!(live_devices(&app).await, 5);
         assert_eq!(owner_of(&app, &devices[2]).await, ("100000001".to_owned(), true), "the idle one is retired");
         for device in devices.iter().enumerate().filter(|(n, _)| *n != 2).map(|(_, d)| d) {
@@ -94,9 +87,9 @@ both_backends! {
         let listed = app.get_as(&org.member_hk, "/api/v1/installations").await.json();
         assert_eq!(listed["items"].as_array().unwrap().len(), 5);
         // Re-registering a live device does not retire anything; the retired one comes back and retires another.
-        assert_eq!(register(&app, &org.member_hk, &devices[0]).await.status, 200);
+        assert_eq!(app.register_installation(&org.member_hk, &devices[0]).await.status, 200);
         assert_eq!(live_devices(&app).await, 5);
-        assert_eq!(register(&app, &org.member_hk, &devices[2]).await.status, 200);
+        assert_eq!(app.register_installation(&org.member_hk, &devices[2]).await.status, 200);
         assert_eq!(live_devices(&app).await, 5);
         let hk = app.get_as(&org.admin, "/api/v1/coverage/HK").await.json();
         assert_eq!(hk["committee"]["installed"], 1, "one member, however many devices");
@@ -108,7 +101,7 @@ both_backends! {
         let id = app.post_as(&org.admin, "/api/v1/admin/documents", &body).await.json()["id"].as_str().unwrap().to_owned();
         assert_eq!(app.post_as(&org.admin, &format!("/api/v1/admin/documents/{id}/publish"), &json!({})).await.status, 200);
         for _ in 0..3 {
-            let mut device = common::SyncClient::register(&app, &org.member_hk).await;
+            let mut device = harness::SyncClient::register(&app, &org.member_hk).await;
             device.sync(&app).await; // and acknowledges
         }
         app.db().run(|conn| Ok(handbook::coverage::counters::refresh_moving(conn, handbook::time::now())?)).await.unwrap();
@@ -142,17 +135,17 @@ both_backends! {
 
         // Four members register the same new id at once: one gets it, the others are told 409 (no duplicate key).
         let shared = uuid::Uuid::new_v4().to_string();
-        let outcomes = common::at_once(&app, |n, conn| {
+        let outcomes = harness::at_once(&app, |n, conn| {
             handbook::sync::installations::register(conn, &users[n], registration(&shared), 5).map(|(new, _)| new)
         });
         let won = outcomes.iter().filter(|o| matches!(o, Ok(true))).count();
         let refused = outcomes.iter().filter(|o| matches!(o, Err(handbook::error::AppError::Conflict(_)))).count();
-        assert_eq!((won, refused), (1, common::AT_ONCE - 1), "{outcomes:?}");
+        assert_eq!((won, refused), (1, harness::AT_ONCE - 1), "{outcomes:?}");
 
         // One member registers four new devices at once with a cap of two: two stay live.
         let member = &users[3];
-        let ids: Vec<String> = (0..common::AT_ONCE).map(|_| uuid::Uuid::new_v4().to_string()).collect();
-        for outcome in common::at_once(&app, |n, conn| handbook::sync::installations::register(conn, member, registration(&ids[n]), 2)) {
+        let ids: Vec<String> = (0..harness::AT_ONCE).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+        for outcome in harness::at_once(&app, |n, conn| handbook::sync::installations::register(conn, member, registration(&ids[n]), 2)) {
             outcome.expect("every registration succeeds");
         }
         let live = app.count("SELECT count(*) AS n FROM installations WHERE deleted_at IS NULL AND member_id = (SELECT id FROM members WHERE card_number = '100000004')").await;

@@ -1,16 +1,15 @@
 //! Two server processes on one PostgreSQL database, sharing the data folder (keys, attachments), as two instances
 //! behind a load balancer would.
 
-mod common;
-
-use common::process::{body_of, get, post_json, serve, status_of, stop};
+use crate::harness;
+use crate::harness::process::{body_of, get, post_json, serve, status_of, stop};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 #[test]
 fn two_instances_share_tokens_sessions_and_the_feed() {
     let name = format!("hbi_{}", uuid::Uuid::new_v4().simple());
-    let admin_url = common::postgres_admin_url();
+    let admin_url = harness::postgres_admin_url();
     PgConnection::establish(&admin_url).unwrap().batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
     let mut url = url::Url::parse(&admin_url).unwrap();
     url.set_path(&format!("/{name}"));
@@ -18,7 +17,7 @@ fn two_instances_share_tokens_sessions_and_the_feed() {
     let cwd = tempfile::tempdir().unwrap();
     let args = ["--database-url", url.as_str()];
     let setup = |words: &[&str], stdin: Option<&str>| {
-        let mut command = common::process::handbook(cwd.path());
+        let mut command = harness::process::handbook(cwd.path());
         command.args(args).args(words).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
         let mut child = command.spawn().unwrap();
         if let Some(text) = stdin {

@@ -1,10 +1,7 @@
 //! Committees and members: the all-or-nothing import, listing, search and scoping, on both backends.
 
-#[macro_use]
-mod common;
-
+use crate::harness::{TestApp, MEMBERS_CSV};
 use actix_web::test::TestRequest;
-use common::{TestApp, MEMBERS_CSV};
 use serde_json::json;
 
 async fn member_count(app: &TestApp) -> i64 {

@@ -1,13 +1,11 @@
 //! Install coverage on both backends: the definitions, the counters against a full recount after thousands of
 //! random operations, scoping, the follow-up list, CSV and history.
 
-#[macro_use]
-mod common;
-
 use std::collections::BTreeMap;
 
+use crate::harness;
+use crate::harness::{TestApp, MEMBERS_CSV};
 use actix_web::test::TestRequest;
-use common::{TestApp, MEMBERS_CSV};
 use serde_json::{json, Value};
 
 fn committee<'a>(report: &'a Value, code: &str) -> &'a Value {
@@ -15,8 +13,7 @@ fn committee<'a>(report: &'a Value, code: &str) -> &'a Value {
 }
 
 async fn register(app: &TestApp, token: &str, installation: &str) -> u16 {
-    let body = json!({"installation_id": installation, "platform": "android", "app_version": "1.0"});
-    app.post_as(token, "/api/v1/installations", &body).await.status.as_u16()
+    app.register_installation(token, installation).await.status.as_u16()
 }
 
 both_backends! {
@@ -111,7 +108,7 @@ both_backends! {
             (hk["committee"]["up_to_date"].as_i64().unwrap(), hk["units"][0]["up_to_date"].as_i64().unwrap())
         };
         publish("Nghị quyết 1").await;
-        let mut device = common::SyncClient::register(&app, &org.member_hk).await;
+        let mut device = harness::SyncClient::register(&app, &org.member_hk).await;
         refresh().await.unwrap();
         assert_eq!(up_to_date().await, (0, 0), "installed, not yet synced");
         device.sync(&app).await; // and acknowledges
@@ -150,7 +147,7 @@ both_backends! {
     async fn counters_equal_a_full_recount_after_random_operations(app: TestApp) {
         app.seed_committees(&["HK", "BD", "CG"]).await;
         let admin = app.admin_token().await;
-        let mut random = Lcg(if app.backend == common::Backend::Sqlite { 11 } else { 12 });
+        let mut random = Lcg(if app.backend == harness::Backend::Sqlite { 11 } else { 12 });
         let committees = ["HK", "BD", "CG"];
         let statuses = ["eligible", "eligible", "eligible", "exempt", "left"];
         let mut rows: BTreeMap<String, [String; 4]> = BTreeMap::new();

@@ -3,13 +3,12 @@
 //! all or nothing, every publish is whole, each refresh family has at most one live token, and the coverage
 //! counters equal a recount.
 
-mod common;
-
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::process::{body_of, get, handbook, post_json, serve, status_of};
-use common::Backend;
+use crate::harness;
+use crate::harness::process::{body_of, get, handbook, post_json, serve, status_of};
+use crate::harness::Backend;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
@@ -35,7 +34,7 @@ impl Place {
             }
             Backend::Postgres => {
                 let name = format!("hbc_{}", uuid::Uuid::new_v4().simple());
-                let admin = common::postgres_admin_url();
+                let admin = harness::postgres_admin_url();
                 PgConnection::establish(&admin).unwrap().batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
                 let mut url = url::Url::parse(&admin).unwrap();
                 url.set_path(&format!("/{name}"));
@@ -88,7 +87,7 @@ impl Place {
 impl Drop for Place {
     fn drop(&mut self) {
         if let Some(name) = &self.postgres {
-            let admin = common::postgres_admin_url();
+            let admin = harness::postgres_admin_url();
             let _ = PgConnection::establish(&admin)
                 .map(|mut c| c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")));
         }
@@ -105,7 +104,7 @@ fn import_is_writing(place: &Place) -> bool {
     match &place.postgres {
         None => std::fs::metadata(place.cwd.path().join("handbook.db-wal")).map(|m| m.len() > 4 << 20).unwrap_or(false),
         Some(name) => {
-            let mut conn = PgConnection::establish(&common::postgres_admin_url()).unwrap();
+            let mut conn = PgConnection::establish(&harness::postgres_admin_url()).unwrap();
             diesel::sql_query(
                 "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'COPY%' AND state = 'active'",
             )
@@ -160,12 +159,12 @@ fn killed_mid_publishing_and_rotating(backend: Backend) {
             let mut failures = 0;
             for n in 0..10_000 {
                 let draft = format!(r#"{{"title":"Văn bản {n}","kind":"thong_bao","section":"","body":"x","audience":{{"all":true}}}}"#);
-                let Some(created) = common::process::http_request(port, &format!(
+                let Some(created) = harness::process::http_request(port, &format!(
                     "POST /api/v1/admin/documents HTTP/1.0\r\nContent-Type: application/json\r\nAuthorization: Bearer {admin}\r\nContent-Length: {}\r\n\r\n{draft}",
                     draft.len()
                 )).filter(|a| !a.is_empty()) else { failures += 1; break };
                 let id = body_of(&created)["id"].as_str().unwrap_or_default().to_owned();
-                let publish = common::process::http_request(port, &format!(
+                let publish = harness::process::http_request(port, &format!(
                     "POST /api/v1/admin/documents/{id}/publish HTTP/1.0\r\nContent-Type: application/json\r\nAuthorization: Bearer {admin}\r\nContent-Length: 2\r\n\r\n{{}}"
                 ));
                 if publish.filter(|a| !a.is_empty()).is_none() {
@@ -183,7 +182,7 @@ fn killed_mid_publishing_and_rotating(backend: Backend) {
                     let mut failures = 0;
                     for _ in 0..10_000 {
                         let body = format!(r#"{{"refresh_token":"{token}"}}"#);
-                        match common::process::http_request(port, &format!(
+                        match harness::process::http_request(port, &format!(
                             "POST /api/v1/auth/refresh HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
                             body.len()
                         )).filter(|a| !a.is_empty()) {
@@ -225,7 +224,7 @@ fn killed_mid_publishing_and_rotating(backend: Backend) {
         "rotations happened"
     );
     place.assert_counters_match_a_recount();
-    assert!(common::process::stop(server).success());
+    assert!(harness::process::stop(server).success());
 }
 
 #[test]

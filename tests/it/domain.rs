@@ -2,10 +2,7 @@
 //! text through one mapping, read back as values on both backends, and described in the OpenAPI document with the
 //! same lists of values as before they were types.
 
-#[macro_use]
-mod common;
-
-use common::TestApp;
+use crate::harness::TestApp;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 

@@ -1,13 +1,10 @@
 //! The officers' dashboard: sign-in form, cookie session, scoping, escaping, sign-out, CSV downloads (on both
 //! backends, in process), and a browser test that drives headless Chromium against the real binary.
 
-#[macro_use]
-mod common;
-
+use crate::harness::{Answer, TestApp, MEMBERS_CSV, STAFF_PASSWORD};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::test::TestRequest;
-use common::{Answer, TestApp, MEMBERS_CSV, STAFF_PASSWORD};
 use serde_json::json;
 
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
@@ -438,7 +435,7 @@ both_backends! {
 
 mod browser {
     use std::io::{Read, Write};
-    use std::net::{TcpListener, TcpStream};
+    use std::net::TcpStream;
     use std::path::{Path, PathBuf};
     use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};
@@ -446,20 +443,15 @@ mod browser {
     use base64::Engine;
     use serde_json::{json, Value};
 
-    const BINARY: &str = env!("CARGO_BIN_EXE_handbook");
+    use crate::harness::process::{self, free_port};
+
     const CHROMIUM: &str = "/usr/bin/chromium";
     const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
     const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-    /// The binary with none of our settings inherited from the environment.
+    /// The binary on its own data folder, with none of our settings inherited from the environment.
     fn handbook(data_dir: &Path) -> Command {
-        let mut command = Command::new(BINARY);
-        command.current_dir(data_dir).env_remove("DATABASE_URL");
-        for (key, _) in std::env::vars() {
-            if key.starts_with("HANDBOOK_") {
-                command.env_remove(key);
-            }
-        }
+        let mut command = process::handbook(data_dir);
         command.arg("--data-dir").arg(data_dir);
         command
     }
@@ -471,10 +463,6 @@ mod browser {
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
         stdout
-    }
-
-    fn free_port() -> u16 {
-        TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
     }
 
     /// Children are ended when the test ends, passed or failed.

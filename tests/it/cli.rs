@@ -1,14 +1,13 @@
 //! The real binary: its start on no configuration, its one-line errors, and its graceful stop.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::process::{body_of, free_port, handbook, http_request, post_json, stop};
+use crate::harness;
+use crate::harness::process::{body_of, free_port, handbook, http_request, post_json, stop};
 
 fn run_within(mut command: Command, limit: Duration) -> (Output, Duration) {
     let started = Instant::now();
@@ -275,9 +274,9 @@ fn a_backup_restores_into_a_server_with_the_same_data() {
     let restored = cwd.path().join("restored");
     std::fs::create_dir(&restored).unwrap();
     std::fs::copy(cwd.path().join("copy.db"), restored.join("handbook.db")).unwrap();
-    let (server, port) = common::process::serve(&restored, &[], &[]);
-    assert!(common::process::get(port, "/readyz", None, "").starts_with("HTTP/1.0 200"));
-    common::process::stop(server);
+    let (server, port) = harness::process::serve(&restored, &[], &[]);
+    assert!(harness::process::get(port, "/readyz", None, "").starts_with("HTTP/1.0 200"));
+    harness::process::stop(server);
     let count = |dir: &Path, table: &str| {
         let db = handbook::db::open(&format!("sqlite://{}", dir.join("handbook.db").display()), 1).unwrap();
         let mut conn = db.pool().get().unwrap();
@@ -298,7 +297,7 @@ fn a_backup_restores_into_a_server_with_the_same_data() {
 #[test]
 fn a_body_dripped_a_byte_at_a_time_is_cut_off_with_408() {
     let cwd = tempfile::tempdir().unwrap();
-    let (server, port) = common::process::serve(cwd.path(), &[], &[("HANDBOOK_BODY_TIMEOUT", "1")]);
+    let (server, port) = harness::process::serve(cwd.path(), &[], &[("HANDBOOK_BODY_TIMEOUT", "1")]);
     let body = r#"{"login":"nobody.here","password":"not the password"}"#;
     let head = format!(
         "POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
@@ -307,7 +306,7 @@ fn a_body_dripped_a_byte_at_a_time_is_cut_off_with_408() {
 
     // Sent at once, the same request is an ordinary failed sign-in.
     let prompt = http_request(port, &format!("{head}{body}").replace("HTTP/1.1", "HTTP/1.0")).unwrap();
-    assert_eq!(common::process::status_of(&prompt), 401, "{prompt}");
+    assert_eq!(harness::process::status_of(&prompt), 401, "{prompt}");
 
     // Dripped a byte every 200 ms, it runs out of time after about a second (1 s + 1 s per 500 bytes).
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();

@@ -1,21 +1,9 @@
 //! Authentication: activation, sign-in, refresh families, throttling and token validation, on both backends.
 
-#[macro_use]
-mod common;
-
+use crate::harness::{TestApp, MEMBERS_CSV, MEMBER_PASSWORD, STAFF_PASSWORD};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::{TestApp, MEMBERS_CSV, STAFF_PASSWORD};
 use serde_json::{json, Value};
-
-const MEMBER_PASSWORD: &str = "mật khẩu của tôi";
-
-async fn organisation(app: &TestApp) -> String {
-    app.seed_committees(&["HK", "BD"]).await;
-    let admin = app.admin_token().await;
-    app.import(&admin, MEMBERS_CSV).await;
-    admin
-}
 
 fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
@@ -32,7 +20,7 @@ fn encode_part(value: &Value) -> String {
 
 both_backends! {
     async fn a_member_activates_once_and_then_signs_in(app: TestApp) {
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         let tokens = app.activate_member(&admin, "100000001", MEMBER_PASSWORD).await;
         assert_eq!(tokens["token_type"], "Bearer");
         assert_eq!(tokens["expires_in"], 900);
@@ -49,7 +37,7 @@ both_backends! {
     }
 
     async fn used_expired_and_mismatched_codes_all_answer_the_same_401(app: TestApp) {
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         let issue = |card: &'static str| {
             let app = &app;
             let admin = admin.clone();
@@ -86,7 +74,7 @@ both_backends! {
     }
 
     async fn two_concurrent_activations_with_one_code_have_one_winner(app: TestApp) {
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         let code = app.post_as(&admin, "/api/v1/admin/members/100000001/activation-code", &json!({})).await.json()["activation_code"].as_str().unwrap().to_owned();
         let body = json!({"card_number": "100000001", "activation_code": code, "new_password": MEMBER_PASSWORD});
         let (a, b) = futures_util::future::join(app.post_json("/api/v1/auth/activate", &body), app.post_json("/api/v1/auth/activate", &body)).await;
@@ -98,7 +86,7 @@ both_backends! {
     }
 
     async fn bad_credentials_of_every_kind_look_the_same(app: TestApp) {
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         app.activate_member(&admin, "100000001", MEMBER_PASSWORD).await;
         let attempt = |login: &'static str, password: &'static str| {
             let app = &app;
@@ -123,7 +111,7 @@ both_backends! {
     }
 
     async fn refresh_rotates_and_reuse_revokes_the_family(app: TestApp) {
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         let first = app.activate_member(&admin, "100000001", MEMBER_PASSWORD).await;
         let refresh = |token: Value| {
             let app = &app;
@@ -144,7 +132,7 @@ both_backends! {
     }
 
     async fn logout_ends_the_session(app: TestApp) {
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         let tokens = app.activate_member(&admin, "100000001", MEMBER_PASSWORD).await;
         let out = app.post_json("/api/v1/auth/logout", &json!({"refresh_token": tokens["refresh_token"]})).await;
         assert_eq!(out.status, 204);
@@ -152,7 +140,7 @@ both_backends! {
     }
 
     async fn a_password_change_ends_every_other_session(app: TestApp) {
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         let phone = app.activate_member(&admin, "100000001", MEMBER_PASSWORD).await;
         let tablet = app.login("100000001", MEMBER_PASSWORD).await;
         let access = phone["access_token"].as_str().unwrap();
@@ -166,7 +154,7 @@ both_backends! {
     }
 
     async fn repeated_failures_are_throttled_before_hashing(app: TestApp) {
-        organisation(&app).await;
+        app.imported_organisation().await;
         for _ in 0..5 {
             app.post_json("/api/v1/auth/login", &json!({"login": "city.admin", "password": "wrong guess"})).await.problem(401);
         }
@@ -180,7 +168,7 @@ both_backends! {
     }
 
     async fn a_demoted_officer_loses_rights_at_the_next_refresh(app: TestApp) {
-        organisation(&app).await;
+        app.imported_organisation().await;
         app.staff_token("officer.hk", "officer", Some("HK")).await;
         let session = app.login("officer.hk", STAFF_PASSWORD).await;
         app.db().run(|conn| {
@@ -195,7 +183,7 @@ both_backends! {
 
     async fn outdated_hashes_are_upgraded_at_sign_in(app: TestApp) {
         use argon2::password_hash::{PasswordHasher, SaltString};
-        organisation(&app).await;
+        app.imported_organisation().await;
         let weak = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, argon2::Params::new(1024, 1, 1, None).unwrap());
         let old = weak.hash_password(STAFF_PASSWORD.as_bytes(), &SaltString::generate(&mut argon2::password_hash::rand_core::OsRng)).unwrap().to_string();
         app.db().run(move |conn| {
@@ -214,7 +202,7 @@ both_backends! {
     }
 
     async fn only_genuine_access_tokens_are_accepted(app: TestApp) {
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         assert_eq!(app.get_as(&admin, "/api/v1/me").await.status, 200);
         let head = header(&admin);
         assert_eq!(head["alg"], "EdDSA");
@@ -253,7 +241,7 @@ both_backends! {
     }
 
     async fn staff_accounts_are_created_by_admins_only(app: TestApp) {
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         let body = json!({"login": "Officer.BD", "password": "long enough", "role": "officer", "committee_code": "BD"});
         let created = app.post_as(&admin, "/api/v1/admin/staff", &body).await;
         assert_eq!(created.status, 201);
@@ -268,7 +256,7 @@ both_backends! {
     }
 
     async fn committee_activation_slips_cover_everyone_not_yet_activated(app: TestApp) {
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         app.activate_member(&admin, "100000001", MEMBER_PASSWORD).await;
         let slips = app.post_as(&admin, "/api/v1/admin/committees/HK/activation-codes", &json!({})).await;
         assert_eq!(slips.status, 201);
@@ -288,7 +276,7 @@ both_backends! {
 /// Behind a trusted proxy (10.0.0.1), a client whose address is blocked stays blocked whatever it puts on the
 /// left of X-Forwarded-For: the proxy's own entry, on the right, names it (port and all).
 async fn forwarded_for_cannot_lift_a_block(app: TestApp) {
-    organisation(&app).await;
+    app.imported_organisation().await;
     let login = |n: usize, forwarded_for: &str| {
         actix_web::test::TestRequest::post()
             .uri("/api/v1/auth/login")
@@ -309,7 +297,7 @@ async fn forwarded_for_cannot_lift_a_block(app: TestApp) {
 
 mod forwarded_for_is_read_from_the_right {
     use super::*;
-    use common::Backend;
+    use crate::harness::Backend;
 
     fn behind_proxy(settings: &mut handbook::config::Settings) {
         settings.trusted_proxies = vec!["10.0.0.1".parse().unwrap()];

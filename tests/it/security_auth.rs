@@ -2,27 +2,15 @@
 //! password, revocation that reaches access tokens on every instance, and refresh retries after a lost answer.
 //! On both backends.
 
-#[macro_use]
-mod common;
-
 use std::time::Instant;
 
+use crate::harness::{Answer, TestApp, MEMBERS_CSV, MEMBER_PASSWORD, STAFF_PASSWORD};
 use actix_web::http::header;
 use actix_web::test::TestRequest;
-use common::{Answer, TestApp, MEMBERS_CSV, STAFF_PASSWORD};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use handbook::auth::throttle;
-
-const MEMBER_PASSWORD: &str = "mật khẩu của tôi";
-
-async fn organisation(app: &TestApp) -> String {
-    app.seed_committees(&["HK", "BD"]).await;
-    let admin = app.admin_token().await;
-    app.import(&admin, MEMBERS_CSV).await;
-    admin
-}
 
 fn access(tokens: &Value) -> String {
     tokens["access_token"].as_str().unwrap().to_owned()
@@ -89,7 +77,7 @@ async fn live_tokens(app: &TestApp) -> i64 {
 
 both_backends! {
     async fn a_burst_of_wrong_passwords_at_one_account_is_throttled_like_a_sequence(app: TestApp) {
-        organisation(&app).await;
+        app.imported_organisation().await;
         let attempts = (0..150).map(|i| ("city.admin".to_owned(), format!("wrong guess {i}"))).collect();
         let (statuses, seconds) = burst(&app, attempts).await;
         let verified = tally(&statuses, 401);
@@ -100,7 +88,7 @@ both_backends! {
     }
 
     async fn a_burst_with_the_right_password_among_wrong_ones_gets_no_more_verifications(app: TestApp) {
-        organisation(&app).await;
+        app.imported_organisation().await;
         let mut attempts: Vec<(String, String)> =
             (0..149).map(|i| ("city.admin".to_owned(), format!("wrong guess {i}"))).collect();
         attempts.push(("city.admin".to_owned(), STAFF_PASSWORD.to_owned()));
@@ -112,7 +100,7 @@ both_backends! {
     }
 
     async fn a_burst_from_one_address_is_throttled_like_a_sequence(app: TestApp) {
-        organisation(&app).await;
+        app.imported_organisation().await;
         // 150 different accounts, one client address (the in-process requests all come from "unknown").
         let attempts = (0..150).map(|i| (format!("nobody.{i}"), "a wrong guess".to_owned())).collect();
         let (statuses, seconds) = burst(&app, attempts).await;
@@ -123,7 +111,7 @@ both_backends! {
     }
 
     async fn a_success_is_refunded_to_a_shared_address_and_frees_the_account(app: TestApp) {
-        organisation(&app).await;
+        app.imported_organisation().await;
         let address_failures = "SELECT CAST(failures AS BIGINT) AS n FROM login_throttle WHERE throttle_key = 'ip:unknown'";
         let before = app.count(address_failures).await;
         for _ in 0..3 {
@@ -137,7 +125,7 @@ both_backends! {
     }
 
     async fn common_blank_and_own_name_passwords_are_refused_everywhere(app: TestApp) {
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         let code = app.post_as(&admin, "/api/v1/admin/members/100000001/activation-code", &json!({})).await.json()["activation_code"].as_str().unwrap().to_owned();
         // Eight U+0000 never reach the password rule over HTTP: the body check refuses any NUL first (400).
         let nul = app.post_json("/api/v1/auth/activate", &json!({"card_number": "100000001", "activation_code": code, "new_password": "\u{0}".repeat(8)})).await;
@@ -166,7 +154,7 @@ both_backends! {
     }
 
     async fn a_reset_code_ends_the_old_password_and_every_session_at_once(app: TestApp) {
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         let phone = app.activate_member(&admin, "100000001", MEMBER_PASSWORD).await;
         let tablet = app.login("100000001", MEMBER_PASSWORD).await;
         let reset = app.post_as(&admin, "/api/v1/admin/members/100000001/activation-code", &json!({})).await;
@@ -184,7 +172,7 @@ both_backends! {
     }
 
     async fn sign_out_ends_the_access_token_of_that_session_only(app: TestApp) {
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         let phone = app.activate_member(&admin, "100000001", MEMBER_PASSWORD).await;
         let tablet = app.login("100000001", MEMBER_PASSWORD).await;
         let out = app.post_json("/api/v1/auth/logout", &json!({"refresh_token": phone["refresh_token"]})).await;
@@ -194,7 +182,7 @@ both_backends! {
     }
 
     async fn dashboard_sign_out_ends_the_access_cookie(app: TestApp) {
-        organisation(&app).await;
+        app.imported_organisation().await;
         let form = |login: &str, password: &str| {
             let body: String = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("login", login)
@@ -226,7 +214,7 @@ both_backends! {
     }
 
     async fn a_member_marked_left_by_import_loses_access_at_once(app: TestApp) {
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         let tokens = app.activate_member(&admin, "100000001", MEMBER_PASSWORD).await;
         let member = access(&tokens);
         let device = uuid::Uuid::new_v4().to_string();
@@ -254,7 +242,7 @@ both_backends! {
     }
 
     async fn a_password_change_ends_the_other_access_tokens_and_keeps_its_own(app: TestApp) {
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         let phone = app.activate_member(&admin, "100000001", MEMBER_PASSWORD).await;
         let tablet = app.login("100000001", MEMBER_PASSWORD).await;
         let changed = app.post_as(&access(&phone), "/api/v1/auth/password", &json!({"current_password": MEMBER_PASSWORD, "new_password": "a new password"})).await;
@@ -265,7 +253,7 @@ both_backends! {
 
     async fn another_instance_refuses_a_revoked_token_after_its_poll(app: TestApp) {
         use handbook::auth::{revocations, user::from_access_token};
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         let tokens = app.activate_member(&admin, "100000001", MEMBER_PASSWORD).await;
         let token = access(&tokens);
         // A second instance: the same database and the same signing keys, its own memory.
@@ -291,7 +279,7 @@ both_backends! {
     }
 
     async fn a_lost_refresh_answer_is_retried_from_the_same_installation(app: TestApp) {
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         let code = app.post_as(&admin, "/api/v1/admin/members/100000001/activation-code", &json!({})).await.json()["activation_code"].as_str().unwrap().to_owned();
         let device = uuid::Uuid::new_v4().to_string();
         let first = app.post_json("/api/v1/auth/activate", &json!({"card_number": "100000001", "activation_code": code, "new_password": MEMBER_PASSWORD, "installation_id": device})).await.json();
@@ -312,7 +300,7 @@ both_backends! {
     }
 
     async fn reuse_outside_the_window_or_from_another_installation_still_revokes(app: TestApp) {
-        let admin = organisation(&app).await;
+        let admin = app.imported_organisation().await;
         let device = uuid::Uuid::new_v4().to_string();
         app.activate_member(&admin, "100000001", MEMBER_PASSWORD).await;
         for (late, from) in [(31, device.clone()), (0, uuid::Uuid::new_v4().to_string())] {

@@ -1,11 +1,9 @@
 //! The service foundation: health, readiness, metrics, request ids, and errors as problem details.
 
-#[macro_use]
-mod common;
-
+use crate::harness;
+use crate::harness::{Answer, Backend, TestApp};
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
-use common::{Answer, Backend, TestApp};
 use handbook::ops::addresses::IpRange;
 use handbook::org::store;
 
@@ -192,7 +190,7 @@ async fn readyz_is_503_when_the_database_is_gone() {
     assert_eq!(app.get("/readyz").await.status, 200);
     let name = app.state.db.url().display();
     let name = name.rsplit('/').next().unwrap().to_owned();
-    let mut admin = diesel::PgConnection::establish(&common::postgres_admin_url()).unwrap();
+    let mut admin = diesel::PgConnection::establish(&harness::postgres_admin_url()).unwrap();
     diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).unwrap();
     let started = std::time::Instant::now();
     app.get("/readyz").await.problem(503);
@@ -223,7 +221,7 @@ async fn connections_cut_by_postgres_cost_one_503_each_and_are_replaced() {
     }
     let name = app.state.db.url().display();
     let name = name.rsplit('/').next().unwrap().to_owned();
-    let mut admin = diesel::PgConnection::establish(&common::postgres_admin_url()).unwrap();
+    let mut admin = diesel::PgConnection::establish(&harness::postgres_admin_url()).unwrap();
     let cut = diesel::sql_query(format!(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
     ))

@@ -1,12 +1,10 @@
 //! Attachments: upload (type sniffing, limits, deduplication) and download (access, ETag, Range), on both backends.
 
-#[macro_use]
-mod common;
-
+use crate::harness;
+use crate::harness::{Answer, TestApp, MEMBERS_CSV};
 use actix_web::http::header;
 use actix_web::test::TestRequest;
 use actix_web::web::Bytes;
-use common::{Answer, TestApp, MEMBERS_CSV};
 use diesel::prelude::*;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -155,7 +153,7 @@ both_backends! {
         }
         let data = &app.state.settings.data_dir;
         assert_eq!(mode(&data.join("jwt-signing-keys.pem")), 0o600, "the signing keys");
-        if app.backend == common::Backend::Sqlite {
+        if app.backend == harness::Backend::Sqlite {
             for file in ["handbook.db", "handbook.db-wal", "handbook.db-shm"] {
                 assert_eq!(mode(&data.join(file)), 0o600, "{file}");
             }

@@ -1,10 +1,8 @@
 //! Both migration sets must give the same tables and columns, with the same kinds of types.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::{Backend, TestApp};
+use crate::harness::{Backend, TestApp};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 

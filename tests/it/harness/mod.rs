@@ -1,0 +1,21 @@
+//! The test harness, by concern:
+//! - `app`: the real App in process (`TestApp`), what a client saw (`Answer`), and `both_backends!`;
+//! - `databases`: a fresh SQLite file or a PostgreSQL database cloned from a migrated template per test;
+//! - `fixtures`: committees, members, staff and their tokens;
+//! - `sync_client`: the reference sync client;
+//! - `routes`: the operations of the OpenAPI document and the dashboard's routes, for the tests that cover
+//!   every route;
+//! - `process`: the real binary in a process of its own.
+
+#[macro_use]
+mod app;
+mod databases;
+mod fixtures;
+pub mod process;
+pub mod routes;
+mod sync_client;
+
+pub use app::{Answer, Backend, TestApp};
+pub use databases::{at_once, postgres_admin_url, AT_ONCE};
+pub use fixtures::{Organisation, MEMBERS_CSV, MEMBER_PASSWORD, STAFF_PASSWORD};
+pub use sync_client::SyncClient;
