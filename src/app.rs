@@ -1,4 +1,4 @@
-//! Builds the actix App: shared state, limits, error rendering, middleware and every route.
+//! Builds the actix App: limits, error rendering, middleware and every route, around the shared `AppState`.
 //! `main` serves it; the tests drive the very same App.
 
 use actix_web::body::MessageBody;
@@ -6,32 +6,15 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App};
 
-use crate::auth::keys::KeyError;
-use crate::auth::{self, Auth};
-use crate::config::Settings;
-use crate::db::Db;
+use crate::auth;
 use crate::error::{self, AppError};
-use crate::ops::{self, metrics::Metrics};
+use crate::ops;
 use crate::org;
+use crate::state::AppState;
 use crate::{audit, content, coverage, sync};
 
 /// Largest JSON request body.
 pub const JSON_LIMIT: usize = 1024 * 1024;
-
-pub struct AppState {
-    pub db: Db,
-    pub settings: Settings,
-    pub metrics: Metrics,
-    pub auth: Auth,
-    pub seen: sync::seen::SeenLog,
-}
-
-impl AppState {
-    pub fn new(db: Db, settings: Settings) -> Result<web::Data<AppState>, KeyError> {
-        let auth = Auth::from_settings(&settings)?;
-        Ok(web::Data::new(AppState { db, settings, metrics: Metrics::new(), auth, seen: Default::default() }))
-    }
-}
 
 pub fn build(
     state: web::Data<AppState>,

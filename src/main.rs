@@ -8,13 +8,13 @@ use actix_web::HttpServer;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use handbook::app::{self, AppState};
 use handbook::auth::{password, Role};
 use handbook::config::Settings;
 use handbook::db::{self, Db, DbConnection};
 use handbook::error::AppError;
 use handbook::org::{demo, import, staff, store};
 use handbook::telemetry;
+use handbook::{app, state::AppState};
 
 #[derive(Parser)]
 #[command(name = "handbook", version, about = "Backend and sync server of the Hanoi party-member handbook")]

@@ -1,11 +1,11 @@
 use actix_web::{http::header, web, HttpResponse};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::AppError;
 use crate::openapi::problems as p;
 use crate::paging::{self, Page};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/v1/admin/audit").get(list));

@@ -1,16 +1,16 @@
 //! HTTP in and out for authentication, accounts and activation codes.
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::audit;
 use crate::csv_export::{Cell, CsvExport};
 use crate::error::{AppError, FieldError};
-use crate::openapi::{problems as p, schemas as s};
+use crate::openapi::problems as p;
 use crate::org::{members, staff, store as committees};
+use crate::state::AppState;
 
 use super::user::{AuthUser, Role, Subject};
 use super::{activation, now, password, sign_in, store};
@@ -219,7 +219,7 @@ async fn change_password(
     tag = "auth",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller", body = s::Profile),
+        (status = 200, description = "The caller", body = members::Profile),
         (status = 401, response = p::Unauthorized),
     )
 )]
@@ -234,7 +234,7 @@ async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, 
     path = "/.well-known/jwks.json",
     tag = "auth",
     responses(
-        (status = 200, description = "The public keys", body = s::Jwks),
+        (status = 200, description = "The public keys", body = super::keys::Jwks),
     )
 )]
 async fn jwks(state: web::Data<AppState>) -> HttpResponse {
@@ -257,7 +257,7 @@ struct StaffBody {
 }
 
 fn staff_roles() -> utoipa::openapi::Object {
-    crate::openapi::text_enum(&[Role::Officer.as_str(), Role::Admin.as_str()])
+    crate::openapi::schemas::text_enum(&[Role::Officer.as_str(), Role::Admin.as_str()])
 }
 
 /// Admin: creates an officer or admin account.
@@ -329,6 +329,15 @@ fn validate_staff(body: &StaffBody) -> Result<staff::NewStaff, AppError> {
     Ok(staff::NewStaff { login, role: role.expect("validated"), committee_code: committee })
 }
 
+/// A new one-time activation code (it replaces any earlier one).
+#[derive(Serialize, ToSchema)]
+struct ActivationCode {
+    card_number: String,
+    activation_code: String,
+    #[schema(format = DateTime)]
+    expires_at: String,
+}
+
 /// Admin, or the officer of the member's committee (others: 404, the member's existence is private).
 #[utoipa::path(
     post,
@@ -337,7 +346,7 @@ fn validate_staff(body: &StaffBody) -> Result<staff::NewStaff, AppError> {
     security(("bearer" = [])),
     params(("card_number" = String, Path, description = "The member's party card number")),
     responses(
-        (status = 201, description = "A new code; an activated member's password and sessions end at once, and the code sets a new password", body = s::ActivationCode),
+        (status = 201, description = "A new code; an activated member's password and sessions end at once, and the code sets a new password", body = ActivationCode),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
         (status = 404, response = p::NotFound),
@@ -371,11 +380,11 @@ async fn issue_activation_code(
                 audit::record(conn, &user, "activation_code.issue", &member.card_number, committee, json!({}))?;
                 Ok::<_, AppError>(codes.into_iter().next().expect("one code per member"))
             })?;
-            Ok(json!({
-                "card_number": member.card_number,
-                "activation_code": code,
-                "expires_at": crate::time::rfc3339(expires_at),
-            }))
+            Ok(ActivationCode {
+                card_number: member.card_number,
+                activation_code: code,
+                expires_at: crate::time::rfc3339(expires_at),
+            })
         })
         .await?;
     super::revocations::catch_up(&state).await;

@@ -5,8 +5,8 @@ use std::future::{ready, Ready};
 use actix_web::{http::header, web, FromRequest, HttpRequest};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]

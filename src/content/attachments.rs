@@ -19,7 +19,6 @@ use sha2::{Digest, Sha256};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization as _;
 
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::AuthUser;
 use crate::content::visibility::caller_may_see_attachment;
@@ -27,7 +26,9 @@ use crate::db::schema::attachments;
 use crate::db::DbConnection;
 use crate::error::{payload_error, AppError, Problem};
 use crate::files;
-use crate::openapi::{problems as p, schemas as s};
+use crate::openapi::problems as p;
+use crate::openapi::schemas as s;
+use crate::state::AppState;
 use crate::time::now;
 
 /// What a document carries of each attachment.

@@ -2,14 +2,14 @@
 
 use actix_web::{http::header, web, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::IntoParams;
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::AppError;
-use crate::openapi::{problems as p, schemas as s};
+use crate::openapi::problems as p;
+use crate::openapi::schemas::Items;
 use crate::paging;
+use crate::state::AppState;
 
 use super::documents::{self, DraftInput, DraftPatch, StaffFilter};
 use super::reading::{self, ReaderFilter};
@@ -51,7 +51,7 @@ pub struct Api;
     security(("bearer" = [])),
     request_body = DraftInput,
     responses(
-        (status = 201, description = "The new draft", body = s::DocumentView),
+        (status = 201, description = "The new draft", body = documents::DocumentView),
         (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
@@ -79,7 +79,7 @@ async fn create(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The document id")),
     responses(
-        (status = 200, description = "The document", body = s::DocumentView),
+        (status = 200, description = "The document", body = documents::DocumentView),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
         (status = 404, response = p::NotFound),
@@ -105,7 +105,7 @@ async fn get_managed(
     params(("id" = String, Path, description = "The document id")),
     request_body = DraftPatch,
     responses(
-        (status = 200, description = "The updated draft", body = s::DocumentView),
+        (status = 200, description = "The updated draft", body = documents::DocumentView),
         (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
@@ -157,7 +157,7 @@ async fn publish(state: web::Data<AppState>, user: AuthUser, id: web::Path<Strin
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The document id")),
     responses(
-        (status = 200, description = "Withdrawn: members' devices delete it on their next sync", body = s::Unpublished),
+        (status = 200, description = "Withdrawn: members' devices delete it on their next sync", body = documents::Unpublished),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
         (status = 404, response = p::NotFound),
@@ -183,7 +183,7 @@ async fn unpublish(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The document id")),
     responses(
-        (status = 200, description = "Every published revision, oldest first", body = s::Items<documents::RevisionSummary>),
+        (status = 200, description = "Every published revision, oldest first", body = Items<documents::RevisionSummary>),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
         (status = 404, response = p::NotFound),
@@ -196,7 +196,7 @@ async fn revisions(
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
     let items = state.db.run(move |conn| documents::revisions(conn, &user, &id)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
 /// Admin, that committee's officer.
@@ -231,7 +231,7 @@ async fn restore(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ManagedQuery {
-    #[param(schema_with = staff_statuses)]
+    #[param(schema_with = documents::staff_statuses)]
     status: Option<String>,
     /// Exactly this section.
     section: Option<String>,
@@ -243,10 +243,6 @@ struct ManagedQuery {
     after: Option<String>,
 }
 
-fn staff_statuses() -> utoipa::openapi::Object {
-    crate::openapi::text_enum(&documents::STAFF_STATUSES)
-}
-
 /// Admin (every document), officer (its committee's).
 #[utoipa::path(
     get,
@@ -256,7 +252,7 @@ fn staff_statuses() -> utoipa::openapi::Object {
     security(("bearer" = [])),
     params(ManagedQuery),
     responses(
-        (status = 200, description = "One page of the documents the caller manages, latest change first", body = paging::Page<s::DocumentView>),
+        (status = 200, description = "One page of the documents the caller manages, latest change first", body = paging::Page<documents::DocumentView>),
         (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
@@ -282,8 +278,8 @@ async fn list_managed(
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next = more.then(|| paging::encode_after(&(offset + limit).to_string()));
-    let items: Vec<_> = rows.iter().map(documents::DocumentRow::view).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next": next })))
+    let items = rows.iter().map(documents::DocumentRow::view).collect();
+    Ok(HttpResponse::Ok().json(paging::Page { items, next }))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -335,7 +331,7 @@ async fn list_visible(
     let next = more.then(|| paging::encode_after(&(offset + limit).to_string()));
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-        .json(json!({ "items": items, "next": next })))
+        .json(paging::Page { items, next }))
 }
 
 /// Signed in: one published document the caller may see, else 404.

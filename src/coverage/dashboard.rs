@@ -11,10 +11,10 @@ use chrono::{FixedOffset, NaiveDate};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::user::from_access_token;
 use crate::auth::{sign_in, AuthUser, Role};
 use crate::error::AppError;
+use crate::state::AppState;
 
 use super::report::{self, CityReport, CommitteeCoverage, CommitteeReport, Counts, HistoryPoint};
 use super::routes;

@@ -3,13 +3,13 @@
 use actix_web::{http::header, web, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::AppError;
-use crate::openapi::{problems as p, schemas as s};
+use crate::openapi::problems as p;
+use crate::openapi::schemas::Items;
 use crate::paging;
+use crate::state::AppState;
 use crate::time::now;
 
 use super::report;
@@ -128,7 +128,7 @@ struct ListQuery {
 }
 
 fn list_formats() -> utoipa::openapi::Object {
-    crate::openapi::text_enum(&["json", "csv"])
+    crate::openapi::schemas::text_enum(&["json", "csv"])
 }
 
 /// Admin, that committee's officer: eligible members without the app, by unit, cell and name.
@@ -184,9 +184,7 @@ async fn not_installed(
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next = more.then(|| paging::encode_after(&(offset + limit).to_string()));
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "items": rows, "next": next })))
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(paging::Page { items: rows, next }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -242,7 +240,7 @@ pub async fn history_points(
     security(("bearer" = [])),
     params(HistoryQuery),
     responses(
-        (status = 200, description = "Daily snapshots, oldest first", body = s::Items<report::HistoryPoint>),
+        (status = 200, description = "Daily snapshots, oldest first", body = Items<report::HistoryPoint>),
         (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
@@ -256,5 +254,5 @@ async fn history(
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let items = history_points(&state, &user, query.committee, query.from.as_deref(), query.to.as_deref()).await?;
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(Items { items }))
 }

@@ -1,18 +1,19 @@
 //! HTTP in and out for committees and members.
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::{AuthUser, Subject};
 use crate::error::AppError;
-use crate::openapi::{problems as p, schemas as s};
+use crate::openapi::problems as p;
+use crate::openapi::schemas::Items;
 use crate::org::import::{self, ImportScope};
 use crate::org::{members, store};
 use crate::paging;
+use crate::state::AppState;
 use crate::sync::installations;
 
 /// Largest member CSV accepted by the API.
@@ -43,14 +44,14 @@ pub struct Api;
     tag = "org",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Every committee (an officer or member: its own)", body = s::Items<store::Committee>),
+        (status = 200, description = "Every committee (an officer or member: its own)", body = Items<store::Committee>),
         (status = 401, response = p::Unauthorized),
     )
 )]
 async fn list_committees(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
     let scope = if user.is_admin() { None } else { user.committee.clone() };
     let committees = state.db.run(move |conn| Ok(store::list_committees(conn, scope.as_deref())?)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": committees })))
+    Ok(HttpResponse::Ok().json(Items { items: committees }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -175,7 +176,7 @@ struct ImportQuery {
     params(ImportQuery),
     request_body(content = String, content_type = "text/csv", description = "Header row required: `card_number,full_name,committee_code,unit,cell,status`, optional `birth_date` (YYYY-MM-DD) and `phone`, in any order"),
     responses(
-        (status = 200, description = "Imported (or, with `dry_run`, validated): all rows or none", body = s::ImportOutcome),
+        (status = 200, description = "Imported (or, with `dry_run`, validated): all rows or none", body = import::ImportOutcome),
         (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
@@ -224,7 +225,7 @@ struct ListQuery {
 }
 
 fn member_statuses() -> utoipa::openapi::Object {
-    crate::openapi::text_enum(&members::STATUSES)
+    crate::openapi::schemas::text_enum(&members::STATUSES)
 }
 
 /// Admin (everyone), officer (its committee).
@@ -268,6 +269,14 @@ async fn list_members(
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(page))
 }
 
+/// A member, with its registered installations.
+#[derive(Serialize, ToSchema)]
+struct MemberDetail {
+    #[serde(flatten)]
+    member: members::MemberView,
+    installations: Vec<installations::InstallationView>,
+}
+
 /// Admin, or the officer of the member's committee (others: 404).
 #[utoipa::path(
     get,
@@ -276,7 +285,7 @@ async fn list_members(
     security(("bearer" = [])),
     params(("card_number" = String, Path, description = "The party card number")),
     responses(
-        (status = 200, description = "The member, with its installations", body = s::MemberDetail),
+        (status = 200, description = "The member, with its installations", body = MemberDetail),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
         (status = 404, response = p::NotFound),
@@ -300,8 +309,6 @@ async fn get_member(
         })
         .await?;
     let (member, devices) = found.ok_or(AppError::NotFound)?;
-    let mut body =
-        serde_json::to_value(members::MemberView::new(member, !devices.is_empty())).map_err(anyhow::Error::from)?;
-    body["installations"] = serde_json::to_value(devices).map_err(anyhow::Error::from)?;
+    let body = MemberDetail { member: members::MemberView::new(member, !devices.is_empty()), installations: devices };
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(body))
 }

@@ -34,7 +34,7 @@ pub struct Registration {
 }
 
 fn platforms() -> utoipa::openapi::Object {
-    crate::openapi::text_enum(&PLATFORMS)
+    crate::openapi::schemas::text_enum(&PLATFORMS)
 }
 
 #[derive(Debug, Serialize, Queryable, Selectable, utoipa::ToSchema)]

@@ -3,13 +3,13 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Compress;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::auth::{AuthUser, Subject};
 use crate::error::AppError;
-use crate::openapi::{problems as p, schemas as s};
+use crate::openapi::problems as p;
+use crate::openapi::schemas::Items;
+use crate::state::AppState;
 
 use super::changes::{self, PAGE_BYTES};
 use super::cursor::{self, Cursor};
@@ -70,14 +70,14 @@ async fn register(
     operation_id = "list_installations",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's devices", body = s::Items<installations::InstallationView>),
+        (status = 200, description = "The caller's devices", body = Items<installations::InstallationView>),
         (status = 401, response = p::Unauthorized),
     )
 )]
 async fn list_own(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
     let subject = user.subject.to_string();
     let items = state.db.run(move |conn| Ok(installations::list_for_subject(conn, &subject)?)).await?;
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(Items { items }))
 }
 
 /// Its owner, or an admin.
@@ -125,6 +125,15 @@ fn etag(newest: i64, position: i64) -> String {
     format!("\"{newest}-{position}\"")
 }
 
+/// One page of the change feed.
+#[derive(Serialize, utoipa::ToSchema)]
+struct SyncPage {
+    changes: Vec<changes::Change>,
+    /// Where the device stands after applying this page: the `cursor` of the next request and of the ack.
+    cursor: String,
+    has_more: bool,
+}
+
 /// Member: the changes after `cursor` (none: from scratch), with 304 when nothing at all is new.
 #[utoipa::path(
     get,
@@ -134,7 +143,7 @@ fn etag(newest: i64, position: i64) -> String {
     security(("bearer" = [])),
     params(SyncQuery, ("X-Installation-Id" = String, Header, description = "The device's registered installation id"), ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the previous answer")),
     responses(
-        (status = 200, description = "The changes after `cursor`; honours `Accept-Encoding: gzip`", body = s::SyncPage, headers(("ETag" = String, description = "Send it back as `If-None-Match` to get 304 when nothing is new"))),
+        (status = 200, description = "The changes after `cursor`; honours `Accept-Encoding: gzip`", body = SyncPage, headers(("ETag" = String, description = "Send it back as `If-None-Match` to get 304 when nothing is new"))),
         (status = 304, description = "Nothing new since the `If-None-Match` ETag", headers(("ETag" = String))),
         (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
@@ -205,7 +214,7 @@ async fn sync(
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag_header(&etag(newest, page.position))))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-        .json(json!({ "changes": page.changes, "cursor": cursor, "has_more": page.has_more })))
+        .json(SyncPage { changes: page.changes, cursor, has_more: page.has_more }))
 }
 
 fn etag_header(value: &str) -> HeaderValue {

@@ -20,9 +20,10 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use handbook::app::{self, AppState};
+use handbook::app;
 use handbook::config::Settings;
 use handbook::db::{self, Db};
+use handbook::state::AppState;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
