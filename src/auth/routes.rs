@@ -9,40 +9,27 @@ use crate::audit;
 use crate::csv_export::{Cell, CsvExport};
 use crate::error::{AppError, FieldError};
 use crate::openapi::problems as p;
+use crate::openapi::routes::Routes;
 use crate::org::{members, staff, store as committees};
 use crate::state::AppState;
 
 use super::user::{AuthUser, Role, Subject};
 use super::{activation, now, password, sign_in, store};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/auth/activate").post(activate))
-        .service(web::resource("/api/v1/auth/login").post(login))
-        .service(web::resource("/api/v1/auth/refresh").post(refresh))
-        .service(web::resource("/api/v1/auth/logout").post(logout))
-        .service(web::resource("/api/v1/auth/password").post(change_password))
-        .service(web::resource("/api/v1/me").get(me))
-        .service(web::resource("/.well-known/jwks.json").get(jwks))
-        .service(web::resource("/api/v1/admin/staff").post(create_staff))
-        .service(web::resource("/api/v1/admin/members/{card_number}/activation-code").post(issue_activation_code))
-        .service(web::resource("/api/v1/admin/committees/{code}/activation-codes").post(issue_committee_codes));
+/// Every route of this module, each at the method and path of its `#[utoipa::path]`.
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_activate, activate)
+        .add(__path_login, login)
+        .add(__path_refresh, refresh)
+        .add(__path_logout, logout)
+        .add(__path_change_password, change_password)
+        .add(__path_me, me)
+        .add(__path_jwks, jwks)
+        .add(__path_create_staff, create_staff)
+        .add(__path_issue_activation_code, issue_activation_code)
+        .add(__path_issue_committee_codes, issue_committee_codes);
 }
-
-/// The OpenAPI description of these routes (merged by `crate::openapi`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(
-    activate,
-    login,
-    refresh,
-    logout,
-    change_password,
-    me,
-    jwks,
-    create_staff,
-    issue_activation_code,
-    issue_committee_codes
-))]
-pub struct Api;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -5,11 +5,13 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use actix_files::NamedFile;
-use actix_web::dev::{Service as _, ServiceRequest};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{
     self, Charset, ContentDisposition, DispositionParam, DispositionType, EntityTag, ExtendedValue, IfMatch,
     IfNoneMatch, IfRange,
 };
+use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, HttpMessage as _, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use futures_util::StreamExt as _;
@@ -27,6 +29,7 @@ use crate::db::DbConnection;
 use crate::error::{payload_error, AppError, Problem};
 use crate::files;
 use crate::openapi::problems as p;
+use crate::openapi::routes::Routes;
 use crate::openapi::schemas as s;
 use crate::state::AppState;
 use crate::time::now;
@@ -52,21 +55,12 @@ pub fn lookup(conn: &mut DbConnection, shas: &[String]) -> QueryResult<Vec<Attac
     attachments::table.filter(attachments::sha256.eq_any(shas)).select(AttachmentMeta::as_select()).load(conn)
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/admin/attachments").post(upload)).service(
-        web::resource("/api/v1/attachments/{sha256}")
-            .wrap_fn(|mut req, srv| {
-                take_validators(&mut req);
-                srv.call(req)
-            })
-            .get(download),
-    );
+/// Every route of this module, each at the method and path of its `#[utoipa::path]`.
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_upload, upload)
+        .add_route(__path_download, |method| web::method(method).to(download).wrap(from_fn(without_validators)));
 }
-
-/// The OpenAPI description of these routes (merged by `crate::openapi`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(upload, download))]
-pub struct Api;
 
 /// How long a client may keep a download: its address names its content, so forever.
 const CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
@@ -435,6 +429,15 @@ fn is_sha256(text: &str) -> bool {
 struct Validators {
     if_match: Option<IfMatch>,
     if_none_match: Option<IfNoneMatch>,
+}
+
+/// Runs `download` with the request's conditional headers taken off (see `take_validators`).
+async fn without_validators(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    take_validators(&mut req);
+    next.call(req).await
 }
 
 fn take_validators(req: &mut ServiceRequest) {

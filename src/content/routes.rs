@@ -7,6 +7,7 @@ use utoipa::IntoParams;
 use crate::auth::AuthUser;
 use crate::error::AppError;
 use crate::openapi::problems as p;
+use crate::openapi::routes::Routes;
 use crate::openapi::schemas::Items;
 use crate::paging;
 use crate::state::AppState;
@@ -15,32 +16,20 @@ use super::documents::{self, DraftInput, DraftPatch, StaffFilter};
 use super::reading::{self, ReaderFilter};
 use super::KINDS;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/admin/documents").post(create).get(list_managed))
-        .service(web::resource("/api/v1/admin/documents/{id}").get(get_managed).patch(update))
-        .service(web::resource("/api/v1/admin/documents/{id}/publish").post(publish))
-        .service(web::resource("/api/v1/admin/documents/{id}/unpublish").post(unpublish))
-        .service(web::resource("/api/v1/admin/documents/{id}/revisions").get(revisions))
-        .service(web::resource("/api/v1/admin/documents/{id}/revisions/{n}/restore").post(restore))
-        .service(web::resource("/api/v1/documents").get(list_visible))
-        .service(web::resource("/api/v1/documents/{id}").get(get_visible));
+/// Every route of this module, each at the method and path of its `#[utoipa::path]`.
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_create, create)
+        .add(__path_list_managed, list_managed)
+        .add(__path_get_managed, get_managed)
+        .add(__path_update, update)
+        .add(__path_publish, publish)
+        .add(__path_unpublish, unpublish)
+        .add(__path_revisions, revisions)
+        .add(__path_restore, restore)
+        .add(__path_list_visible, list_visible)
+        .add(__path_get_visible, get_visible);
 }
-
-/// The OpenAPI description of these routes (merged by `crate::openapi`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(
-    create,
-    list_managed,
-    get_managed,
-    update,
-    publish,
-    unpublish,
-    revisions,
-    restore,
-    list_visible,
-    get_visible
-))]
-pub struct Api;
 
 /// Admin, officer (to its own committee only).
 #[utoipa::path(

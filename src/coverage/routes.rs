@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::auth::AuthUser;
 use crate::error::AppError;
 use crate::openapi::problems as p;
+use crate::openapi::routes::Routes;
 use crate::openapi::schemas::Items;
 use crate::paging;
 use crate::state::AppState;
@@ -14,18 +15,15 @@ use crate::time::now;
 
 use super::report;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/coverage").get(city))
-        .service(web::resource("/api/v1/coverage.csv").get(city_csv))
-        .service(web::resource("/api/v1/coverage/history").get(history))
-        .service(web::resource("/api/v1/coverage/{code}").get(committee))
-        .service(web::resource("/api/v1/coverage/{code}/not-installed").get(not_installed));
+/// Every route of this module, each at the method and path of its `#[utoipa::path]`.
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_city, city)
+        .add(__path_city_csv, city_csv)
+        .add(__path_history, history)
+        .add(__path_committee, committee)
+        .add(__path_not_installed, not_installed);
 }
-
-/// The OpenAPI description of these routes (merged by `crate::openapi`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(city, city_csv, history, committee, not_installed))]
-pub struct Api;
 
 /// Admin (every committee), officer (its own).
 pub async fn city_report(state: &AppState, user: AuthUser) -> Result<report::CityReport, AppError> {

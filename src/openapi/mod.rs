@@ -1,24 +1,28 @@
 //! `GET /api/v1/openapi.json`: the OpenAPI 3.1 description of the service, generated from the code.
 //!
-//! Each routes module describes its handlers with `#[utoipa::path]` and lists them in its own `Api`; this module,
-//! at the top with `app.rs`, merges them and adds what they share (the problem-details answers, the bearer scheme).
+//! Each routes module describes its handlers with `#[utoipa::path]` and adds them to the app's `Routes`, which
+//! serves them and describes them alike; this module, at the top with `app.rs`, takes that description and adds
+//! what the routes share (the problem-details answers, the bearer scheme).
 //! Every answer's schema is derived from the type its handler returns. Route modules import only the leaves
 //! below (`problems`, `schemas`), never this module. `tests/openapi.rs` fails when a route has no description.
 
 use std::sync::OnceLock;
 
-use actix_web::{http::header, web, HttpResponse};
+use actix_web::{http::header, HttpResponse};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem};
 use problems::*;
+use routes::Routes;
 
 pub mod problems;
+pub mod routes;
 pub mod schemas;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/openapi.json").get(openapi_json));
+/// This document's own route.
+pub fn routes(routes: &mut Routes) {
+    routes.add(__path_openapi_json, openapi_json);
 }
 
 /// The name of the security scheme of every route that needs an access token.
@@ -40,20 +44,10 @@ async fn openapi_json() -> HttpResponse {
         .body(json.as_str())
 }
 
-/// The whole document: every module's routes, merged.
+/// The whole document: what the service shares, and every route that `app::routes` serves.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
-    for part in [
-        crate::auth::routes::Api::openapi(),
-        crate::org::routes::Api::openapi(),
-        crate::audit::routes::Api::openapi(),
-        crate::content::routes::Api::openapi(),
-        crate::content::attachments::Api::openapi(),
-        crate::sync::routes::Api::openapi(),
-        crate::coverage::routes::Api::openapi(),
-    ] {
-        doc.merge(part);
-    }
+    doc.merge(crate::app::routes().describe());
     // utoipa copies Cargo.toml's license, and this crate has none: no empty `license` object.
     doc.info.license = None;
     doc
@@ -61,7 +55,6 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(crate::ops::health::healthz, crate::ops::health::readyz, crate::ops::metrics::metrics, openapi_json),
     info(
         title = "Handbook service",
         description = "Backend and sync server of the Hanoi electronic party-member handbook. Errors are RFC 9457 \

@@ -9,6 +9,7 @@ use crate::audit;
 use crate::auth::{AuthUser, Subject};
 use crate::error::AppError;
 use crate::openapi::problems as p;
+use crate::openapi::routes::Routes;
 use crate::openapi::schemas::Items;
 use crate::org::import::{self, ImportScope};
 use crate::org::{members, store};
@@ -19,23 +20,17 @@ use crate::sync::installations;
 /// Largest member CSV accepted by the API.
 pub const IMPORT_LIMIT: usize = 128 * 1024 * 1024;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/committees").get(list_committees))
-        .service(web::resource("/api/v1/admin/committees").post(create_committee))
-        .service(web::resource("/api/v1/admin/committees/{code}").patch(rename_committee))
-        .service(
-            web::resource("/api/v1/admin/members/import")
-                .app_data(web::PayloadConfig::new(IMPORT_LIMIT))
-                .post(import_members),
-        )
-        .service(web::resource("/api/v1/admin/members").get(list_members))
-        .service(web::resource("/api/v1/admin/members/{card_number}").get(get_member));
+/// Every route of this module, each at the method and path of its `#[utoipa::path]`.
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_list_committees, list_committees)
+        .add(__path_create_committee, create_committee)
+        .add(__path_rename_committee, rename_committee)
+        .add(__path_import_members, import_members)
+        .app_data(web::PayloadConfig::new(IMPORT_LIMIT))
+        .add(__path_list_members, list_members)
+        .add(__path_get_member, get_member);
 }
-
-/// The OpenAPI description of these routes (merged by `crate::openapi`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(list_committees, create_committee, rename_committee, import_members, list_members, get_member))]
-pub struct Api;
 
 /// Signed in: every committee (an officer or member: its own).
 #[utoipa::path(

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{AuthUser, Subject};
 use crate::error::AppError;
 use crate::openapi::problems as p;
+use crate::openapi::routes::Routes;
 use crate::openapi::schemas::Items;
 use crate::state::AppState;
 
@@ -19,17 +20,15 @@ pub const INSTALLATION_HEADER: &str = "x-installation-id";
 pub const DEFAULT_LIMIT: usize = 200;
 pub const MAX_LIMIT: usize = 1000;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/installations").post(register).get(list_own))
-        .service(web::resource("/api/v1/installations/{installation_id}").delete(remove))
-        .service(web::resource("/api/v1/sync").wrap(Compress::default()).get(sync))
-        .service(web::resource("/api/v1/sync/ack").post(acknowledge));
+/// Every route of this module, each at the method and path of its `#[utoipa::path]`.
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_register, register)
+        .add(__path_list_own, list_own)
+        .add(__path_remove, remove)
+        .add_route(__path_sync, |method| web::method(method).to(sync).wrap(Compress::default()))
+        .add(__path_acknowledge, acknowledge);
 }
-
-/// The OpenAPI description of these routes (merged by `crate::openapi`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(register, list_own, remove, sync, acknowledge))]
-pub struct Api;
 
 /// Signed in: registers (201) or refreshes (200) the caller's installation.
 #[utoipa::path(
