@@ -33,10 +33,7 @@ struct AuditQuery {
     params(AuditQuery),
     responses(
         (status = 200, description = "One page of the audit log, newest first", body = Page<super::Entry>),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 422, response = p::Unprocessable),
+        p::sets::StaffQuery,
     )
 )]
 async fn list(

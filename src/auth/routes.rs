@@ -52,11 +52,7 @@ struct ActivateBody {
     request_body = ActivateBody,
     responses(
         (status = 200, description = "Activated and signed in", body = sign_in::Tokens),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
+        p::sets::Write,
         (status = 429, response = p::TooManyRequests),
     )
 )]
@@ -96,10 +92,8 @@ struct LoginBody {
     request_body = LoginBody,
     responses(
         (status = 200, description = "Signed in", body = sign_in::Tokens),
-        (status = 400, response = p::BadRequest),
+        p::sets::Body,
         (status = 401, response = p::Unauthorized),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
         (status = 429, response = p::TooManyRequests),
     )
 )]
@@ -131,10 +125,8 @@ struct RefreshBody {
     request_body = RefreshBody,
     responses(
         (status = 200, description = "New tokens; the presented refresh token is spent", body = sign_in::Tokens),
-        (status = 400, response = p::BadRequest),
+        p::sets::Body,
         (status = 401, response = p::Unauthorized),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
     )
 )]
 async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Result<HttpResponse, AppError> {
@@ -151,9 +143,7 @@ async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Re
     request_body = RefreshBody,
     responses(
         (status = 204, description = "The session is over (also when the token was unknown)"),
-        (status = 400, response = p::BadRequest),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
+        p::sets::Body,
     )
 )]
 async fn logout(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Result<HttpResponse, AppError> {
@@ -179,11 +169,7 @@ struct PasswordBody {
     request_body = PasswordBody,
     responses(
         (status = 204, description = "Changed; every other session of the account is ended"),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
+        p::sets::Write,
         (status = 429, response = p::TooManyRequests),
     )
 )]
@@ -256,13 +242,8 @@ fn staff_roles() -> utoipa::openapi::Object {
     request_body = StaffBody,
     responses(
         (status = 201, description = "Created", body = staff::StaffAccount),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::StaffWrite,
         (status = 409, response = p::Conflict),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn create_staff(
@@ -334,9 +315,7 @@ struct ActivationCode {
     params(("card_number" = String, Path, description = "The member's party card number")),
     responses(
         (status = 201, description = "A new code; an activated member's password and sessions end at once, and the code sets a new password", body = ActivationCode),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
+        p::sets::StaffLookup,
         (status = 409, response = p::Conflict),
     )
 )]
@@ -387,9 +366,7 @@ async fn issue_activation_code(
     params(("code" = String, Path, description = "The committee code")),
     responses(
         (status = 201, description = "`card_number,full_name,unit,cell,activation_code,expires_at`: a code for every eligible member not yet activated", body = String, content_type = "text/csv"),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
+        p::sets::StaffLookup,
     )
 )]
 async fn issue_committee_codes(

@@ -106,12 +106,7 @@ struct UploadQuery {
     request_body(description = "The file's bytes, sent with its Content-Type (which must match what the bytes are), at most 64 MiB", content((s::Binary = "application/pdf"), (s::Binary = "image/png"), (s::Binary = "image/jpeg"), (s::Binary = "image/webp"), (s::Binary = "image/gif"), (s::Binary = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"), (s::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (s::Binary = "application/vnd.openxmlformats-officedocument.presentationml.presentation"), (s::Binary = "application/msword"), (s::Binary = "application/vnd.ms-excel"), (s::Binary = "application/vnd.ms-powerpoint"))),
     responses(
         (status = 201, description = "Stored (or already there: the same bytes are stored once)", body = AttachmentMeta),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
+        p::sets::StaffWrite,
     )
 )]
 async fn upload(

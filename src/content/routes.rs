@@ -41,12 +41,7 @@ pub fn routes(routes: &mut Routes) {
     request_body = DraftInput,
     responses(
         (status = 201, description = "The new draft", body = documents::DocumentView),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
+        p::sets::StaffWrite,
     )
 )]
 async fn create(
@@ -69,9 +64,7 @@ async fn create(
     params(("id" = String, Path, description = "The document id")),
     responses(
         (status = 200, description = "The document", body = documents::DocumentView),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
+        p::sets::StaffLookup,
     )
 )]
 async fn get_managed(
@@ -95,13 +88,8 @@ async fn get_managed(
     request_body = DraftPatch,
     responses(
         (status = 200, description = "The updated draft", body = documents::DocumentView),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::StaffWrite,
         (status = 404, response = p::NotFound),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn update(
@@ -125,9 +113,7 @@ async fn update(
     params(("id" = String, Path, description = "The document id")),
     responses(
         (status = 200, description = "The draft is now a new immutable revision", body = documents::Published),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
+        p::sets::StaffLookup,
         (status = 422, response = p::Unprocessable),
     )
 )]
@@ -147,9 +133,7 @@ async fn publish(state: web::Data<AppState>, user: AuthUser, id: web::Path<Strin
     params(("id" = String, Path, description = "The document id")),
     responses(
         (status = 200, description = "Withdrawn: members' devices delete it on their next sync", body = documents::Unpublished),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
+        p::sets::StaffLookup,
         (status = 409, response = p::Conflict),
     )
 )]
@@ -173,9 +157,7 @@ async fn unpublish(
     params(("id" = String, Path, description = "The document id")),
     responses(
         (status = 200, description = "Every published revision, oldest first", body = Items<documents::RevisionSummary>),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
+        p::sets::StaffLookup,
     )
 )]
 async fn revisions(
@@ -198,11 +180,8 @@ async fn revisions(
     params(("id" = String, Path, description = "The document id"), ("n" = i32, Path, description = "The revision to restore")),
     responses(
         (status = 200, description = "Revision n's content, published as a new revision", body = documents::Published),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::StaffQuery,
         (status = 404, response = p::NotFound),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn restore(
@@ -242,10 +221,7 @@ struct ManagedQuery {
     params(ManagedQuery),
     responses(
         (status = 200, description = "One page of the documents the caller manages, latest change first", body = paging::Page<documents::DocumentView>),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 422, response = p::Unprocessable),
+        p::sets::StaffQuery,
     )
 )]
 async fn list_managed(

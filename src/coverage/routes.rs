@@ -41,8 +41,7 @@ pub async fn city_report(state: &AppState, user: AuthUser) -> Result<report::Cit
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Install coverage of every committee the caller sees, and their totals", body = report::CityReport),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::Staff,
     )
 )]
 async fn city(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
@@ -67,8 +66,7 @@ fn csv_response(file_name: &str, bytes: Vec<u8>) -> Result<HttpResponse, AppErro
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The rows of `/api/v1/coverage`: `code,name,eligible,activated,installed,active_30d,up_to_date,coverage`", body = String, content_type = "text/csv"),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::Staff,
     )
 )]
 async fn city_csv(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
@@ -98,9 +96,7 @@ pub async fn committee_report(
     params(("code" = String, Path, description = "The committee code")),
     responses(
         (status = 200, description = "The committee's coverage, by unit and cell", body = report::CommitteeReport),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
+        p::sets::StaffLookup,
     )
 )]
 async fn committee(
@@ -140,11 +136,8 @@ fn list_formats() -> utoipa::openapi::Object {
     params(("code" = String, Path, description = "The committee code"), ListQuery),
     responses(
         (status = 200, description = "Eligible members without the app, by unit, cell and name", content((paging::Page<report::NotInstalled> = "application/json"), (String = "text/csv"))),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::StaffQuery,
         (status = 404, response = p::NotFound),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn not_installed(
@@ -239,10 +232,8 @@ pub async fn history_points(
     params(HistoryQuery),
     responses(
         (status = 200, description = "Daily snapshots, oldest first", body = Items<report::HistoryPoint>),
+        p::sets::StaffLookup,
         (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
     )
 )]
 async fn history(

@@ -75,3 +75,87 @@ pub struct TooManyRequests(Problem<'static>);
 #[derive(ToResponse)]
 #[response(description = "The database does not answer", content_type = "application/problem+json")]
 pub struct Unavailable(Problem<'static>);
+
+/// The problem answers that routes share, named once: a route lists a set in its `responses(...)` instead of
+/// one line per status, and adds its own (`404`, `409`, …) next to it.
+pub mod sets {
+    use utoipa::IntoResponses;
+
+    use super::*;
+
+    /// Staff only: no valid token (401), or not staff (403).
+    #[derive(IntoResponses)]
+    pub enum Staff {
+        #[response(status = 401)]
+        Unauthorized(#[ref_response] Unauthorized),
+        #[response(status = 403)]
+        Forbidden(#[ref_response] Forbidden),
+    }
+
+    /// Staff, about one committee, member or document: 404 also when the caller may not see it.
+    #[derive(IntoResponses)]
+    pub enum StaffLookup {
+        #[response(status = 401)]
+        Unauthorized(#[ref_response] Unauthorized),
+        #[response(status = 403)]
+        Forbidden(#[ref_response] Forbidden),
+        #[response(status = 404)]
+        NotFound(#[ref_response] NotFound),
+    }
+
+    /// Staff, with a query string that is checked: malformed (400) or invalid values (422).
+    #[derive(IntoResponses)]
+    pub enum StaffQuery {
+        #[response(status = 400)]
+        BadRequest(#[ref_response] BadRequest),
+        #[response(status = 401)]
+        Unauthorized(#[ref_response] Unauthorized),
+        #[response(status = 403)]
+        Forbidden(#[ref_response] Forbidden),
+        #[response(status = 422)]
+        Unprocessable(#[ref_response] Unprocessable),
+    }
+
+    /// A request body: malformed (400), too large (413) or of a type the route does not take (415).
+    #[derive(IntoResponses)]
+    pub enum Body {
+        #[response(status = 400)]
+        BadRequest(#[ref_response] BadRequest),
+        #[response(status = 413)]
+        PayloadTooLarge(#[ref_response] PayloadTooLarge),
+        #[response(status = 415)]
+        UnsupportedMediaType(#[ref_response] UnsupportedMediaType),
+    }
+
+    /// A request body checked field by field (422), from a caller with a token or credentials (401).
+    #[derive(IntoResponses)]
+    pub enum Write {
+        #[response(status = 400)]
+        BadRequest(#[ref_response] BadRequest),
+        #[response(status = 401)]
+        Unauthorized(#[ref_response] Unauthorized),
+        #[response(status = 413)]
+        PayloadTooLarge(#[ref_response] PayloadTooLarge),
+        #[response(status = 415)]
+        UnsupportedMediaType(#[ref_response] UnsupportedMediaType),
+        #[response(status = 422)]
+        Unprocessable(#[ref_response] Unprocessable),
+    }
+
+    /// A staff write: a [`Write`] that only staff may send (403).
+    #[derive(IntoResponses)]
+    pub enum StaffWrite {
+        #[response(status = 400)]
+        BadRequest(#[ref_response] BadRequest),
+        #[response(status = 401)]
+        Unauthorized(#[ref_response] Unauthorized),
+        #[response(status = 403)]
+        Forbidden(#[ref_response] Forbidden),
+        #[response(status = 413)]
+        PayloadTooLarge(#[ref_response] PayloadTooLarge),
+        #[response(status = 415)]
+        UnsupportedMediaType(#[ref_response] UnsupportedMediaType),
+        #[response(status = 422)]
+        Unprocessable(#[ref_response] Unprocessable),
+    }
+}

@@ -69,13 +69,8 @@ struct NewCommittee {
     request_body = NewCommittee,
     responses(
         (status = 201, description = "Created", body = store::Committee),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::StaffWrite,
         (status = 409, response = p::Conflict),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn create_committee(
@@ -122,13 +117,8 @@ struct Rename {
     request_body = Rename,
     responses(
         (status = 200, description = "Renamed", body = store::Committee),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::StaffWrite,
         (status = 404, response = p::NotFound),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn rename_committee(
@@ -172,12 +162,7 @@ struct ImportQuery {
     request_body(content = String, content_type = "text/csv", description = "Header row required: `card_number,full_name,committee_code,unit,cell,status`, optional `birth_date` (YYYY-MM-DD) and `phone`, in any order"),
     responses(
         (status = 200, description = "Imported (or, with `dry_run`, validated): all rows or none", body = import::ImportOutcome),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
+        p::sets::StaffWrite,
     )
 )]
 async fn import_members(
@@ -232,10 +217,7 @@ fn member_statuses() -> utoipa::openapi::Object {
     params(ListQuery),
     responses(
         (status = 200, description = "One page of members, by card number", body = crate::paging::Page<members::MemberView>),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 422, response = p::Unprocessable),
+        p::sets::StaffQuery,
     )
 )]
 async fn list_members(
@@ -281,9 +263,7 @@ struct MemberDetail {
     params(("card_number" = String, Path, description = "The party card number")),
     responses(
         (status = 200, description = "The member, with its installations", body = MemberDetail),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
+        p::sets::StaffLookup,
     )
 )]
 async fn get_member(

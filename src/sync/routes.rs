@@ -41,12 +41,8 @@ pub fn routes(routes: &mut Routes) {
     responses(
         (status = 201, description = "Registered", body = installations::InstallationView),
         (status = 200, description = "Already the caller's (or removed by its former owner): refreshed", body = installations::InstallationView),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
+        p::sets::Write,
         (status = 409, response = p::Conflict),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn register(
@@ -144,12 +140,9 @@ struct SyncPage {
     responses(
         (status = 200, description = "The changes after `cursor`; honours `Accept-Encoding: gzip`", body = SyncPage, headers(("ETag" = String, description = "Send it back as `If-None-Match` to get 304 when nothing is new"))),
         (status = 304, description = "Nothing new since the `If-None-Match` ETag", headers(("ETag" = String))),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::StaffQuery,
         (status = 404, response = p::NotFound),
         (status = 410, response = p::Gone),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn sync(
@@ -240,13 +233,8 @@ struct AckBody {
     request_body = AckBody,
     responses(
         (status = 204, description = "Recorded: the device has applied everything up to `cursor`"),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::StaffWrite,
         (status = 404, response = p::NotFound),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn acknowledge(
