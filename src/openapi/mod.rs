@@ -4,7 +4,7 @@
 //! serves them and describes them alike; this module, at the top with `app.rs`, takes that description and adds
 //! what the routes share (the problem-details answers, the bearer scheme).
 //! Every answer's schema is derived from the type its handler returns. Route modules import only the leaves
-//! below (`problems`, `schemas`), never this module. `tests/openapi.rs` fails when a route has no description.
+//! below (`problems`, `schemas`, `routes`), never this module.
 
 use std::sync::OnceLock;
 

@@ -21,6 +21,8 @@ impl<T: utoipa::Path + utoipa::__dev::Tags<'static> + utoipa::__dev::SchemaRefer
 #[derive(Default)]
 pub struct Routes {
     resources: Vec<AtPath>,
+    /// The index in `resources` of the path added last.
+    last: usize,
     paths: Paths,
     schemas: Vec<(String, RefOr<Schema>)>,
 }
@@ -47,7 +49,7 @@ impl Routes {
     /// Like [`Routes::add`], with the route built by `route` for each method (to wrap it in a middleware).
     pub fn add_route<D: Described>(&mut self, _described: D, route: impl Fn(Method) -> Route) -> &mut Self {
         let path = D::path();
-        let index = match self.resources.iter().position(|r| r.path == path) {
+        self.last = match self.resources.iter().position(|r| r.path == path) {
             Some(index) => index,
             None => {
                 self.resources.push(AtPath { path: path.clone(), routes: Vec::new(), settings: Vec::new() });
@@ -55,7 +57,7 @@ impl Routes {
             }
         };
         for method in D::methods() {
-            self.resources[index].routes.push(route(actix_method(&method)));
+            self.resources[self.last].routes.push(route(actix_method(&method)));
         }
         let mut operation = D::operation();
         operation.tags.get_or_insert_with(Vec::new).extend(D::tags().into_iter().map(str::to_owned));
@@ -66,7 +68,7 @@ impl Routes {
 
     /// Data for the extractors of the path added last (e.g. a larger body limit than the app's).
     pub fn app_data<U: 'static>(&mut self, data: U) -> &mut Self {
-        let resource = self.resources.last_mut().expect("a route was added");
+        let resource = self.resources.get_mut(self.last).expect("a route was added");
         resource.settings.push(Box::new(move |r| r.app_data(data)));
         self
     }
@@ -96,5 +98,60 @@ fn actix_method(method: &HttpMethod) -> Method {
         HttpMethod::Head => Method::HEAD,
         HttpMethod::Patch => Method::PATCH,
         HttpMethod::Trace => Method::TRACE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::StatusCode;
+    use actix_web::test::{call_service, init_service, read_body, TestRequest};
+    use actix_web::{App, HttpResponse};
+
+    use super::*;
+
+    /// Lists things, and says which `u8` its path was given as data.
+    #[utoipa::path(get, path = "/things", tag = "things", responses((status = 200, description = "Listed")))]
+    async fn list(data: Option<web::Data<u8>>) -> String {
+        data.map_or("none".to_owned(), |n| n.to_string())
+    }
+
+    #[utoipa::path(post, path = "/things", responses((status = 201, description = "Made")))]
+    async fn make() -> HttpResponse {
+        HttpResponse::Created().finish()
+    }
+
+    #[utoipa::path(get, path = "/other", responses((status = 200, description = "Listed")))]
+    async fn other(data: Option<web::Data<u8>>) -> String {
+        data.map_or("none".to_owned(), |n| n.to_string())
+    }
+
+    /// `make` joins `list` at its path, after another path: the data goes to the path of `make`.
+    fn routes() -> Routes {
+        let mut routes = Routes::default();
+        routes.add(__path_list, list).add(__path_other, other).add(__path_make, make).app_data(web::Data::new(9u8));
+        routes
+    }
+
+    #[actix_web::test]
+    async fn the_methods_of_a_path_are_one_resource_and_other_methods_are_405() {
+        let app = init_service(App::new().configure(|cfg| routes().register(cfg))).await;
+        let call = |method: Method, path: &str| TestRequest::default().method(method).uri(path).to_request();
+        let listed = call_service(&app, call(Method::GET, "/things")).await;
+        assert_eq!(listed.status(), StatusCode::OK);
+        assert_eq!(read_body(listed).await, "9");
+        assert_eq!(call_service(&app, call(Method::POST, "/things")).await.status(), StatusCode::CREATED);
+        let wrong = call_service(&app, call(Method::DELETE, "/things")).await;
+        assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(read_body(call_service(&app, call(Method::GET, "/other")).await).await, "none");
+    }
+
+    #[test]
+    fn what_is_served_is_described() {
+        let doc = routes().describe();
+        let things = &doc.paths.paths["/things"];
+        assert!(things.get.is_some() && things.post.is_some() && things.delete.is_none());
+        assert_eq!(things.get.as_ref().unwrap().tags, Some(vec!["things".to_owned()]));
+        assert!(doc.paths.paths["/other"].get.is_some());
+        assert_eq!(doc.paths.paths.len(), 2);
     }
 }
