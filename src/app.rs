@@ -1,4 +1,4 @@
-//! Builds the actix App: shared state, limits, error rendering, middleware and every route.
+//! Builds the actix App: limits, error rendering, middleware and every route, around the shared `AppState`.
 //! `main` serves it; the tests drive the very same App.
 
 use actix_web::body::MessageBody;
@@ -6,32 +6,16 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App};
 
-use crate::auth::keys::KeyError;
-use crate::auth::{self, Auth};
-use crate::config::Settings;
-use crate::db::Db;
+use crate::auth;
 use crate::error::{self, AppError};
-use crate::ops::{self, metrics::Metrics};
+use crate::openapi::{self, routes::Routes};
+use crate::ops;
 use crate::org;
+use crate::state::AppState;
 use crate::{audit, content, coverage, sync};
 
 /// Largest JSON request body.
 pub const JSON_LIMIT: usize = 1024 * 1024;
-
-pub struct AppState {
-    pub db: Db,
-    pub settings: Settings,
-    pub metrics: Metrics,
-    pub auth: Auth,
-    pub seen: sync::seen::SeenLog,
-}
-
-impl AppState {
-    pub fn new(db: Db, settings: Settings) -> Result<web::Data<AppState>, KeyError> {
-        let auth = Auth::from_settings(&settings)?;
-        Ok(web::Data::new(AppState { db, settings, metrics: Metrics::new(), auth, seen: Default::default() }))
-    }
-}
 
 pub fn build(
     state: web::Data<AppState>,
@@ -50,7 +34,8 @@ pub fn build(
         .app_data(web::QueryConfig::default().error_handler(error::query_error))
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .app_data(web::PayloadConfig::default().limit(JSON_LIMIT))
-        .configure(routes)
+        .configure(|cfg| routes().register(cfg))
+        .configure(crate::web::configure)
         .default_service(web::to(not_found))
         .wrap_fn(ops::nul::reject_nul)
         .wrap_fn(ops::body_deadline::body_deadline)
@@ -60,19 +45,19 @@ pub fn build(
         .wrap_fn(ops::request_log::log_request)
 }
 
-fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/healthz").get(ops::health::healthz))
-        .service(web::resource("/readyz").get(ops::health::readyz))
-        .service(web::resource("/metrics").get(ops::metrics::metrics))
-        .configure(org::routes::configure)
-        .configure(auth::routes::configure)
-        .configure(audit::routes::configure)
-        .configure(content::routes::configure)
-        .configure(content::attachments::configure)
-        .configure(sync::routes::configure)
-        .configure(coverage::routes::configure)
-        .configure(crate::web::configure)
-        .configure(crate::openapi::configure);
+/// Every route of the API, in the order actix tries them: served by `build`, described by `openapi::document`.
+pub fn routes() -> Routes {
+    let mut routes = Routes::default();
+    ops::routes(&mut routes);
+    org::routes::routes(&mut routes);
+    auth::routes::routes(&mut routes);
+    audit::routes::routes(&mut routes);
+    content::routes::routes(&mut routes);
+    content::attachments::routes(&mut routes);
+    sync::routes::routes(&mut routes);
+    coverage::routes::routes(&mut routes);
+    openapi::routes(&mut routes);
+    routes
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -1,20 +1,17 @@
 use actix_web::{http::header, web, HttpResponse};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::AppError;
 use crate::openapi::problems as p;
+use crate::openapi::routes::Routes;
 use crate::paging::{self, Page};
+use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/admin/audit").get(list));
+/// Every route of this module, each at the method and path of its `#[utoipa::path]`.
+pub fn routes(routes: &mut Routes) {
+    routes.add(__path_list, list);
 }
-
-/// The OpenAPI description of these routes (merged by `crate::openapi`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(list))]
-pub struct Api;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -36,10 +33,7 @@ struct AuditQuery {
     params(AuditQuery),
     responses(
         (status = 200, description = "One page of the audit log, newest first", body = Page<super::Entry>),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 422, response = p::Unprocessable),
+        p::sets::StaffQuery,
     )
 )]
 async fn list(

@@ -11,7 +11,8 @@ use base64::Engine;
 use ed25519_dalek::SigningKey;
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use rand::RngCore;
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::secrets::sha256_hex;
 
@@ -29,7 +30,31 @@ pub struct KeySet {
     signing_kid: String,
     signing: EncodingKey,
     verifying: HashMap<String, DecodingKey>,
-    jwks: Value,
+    jwks: Jwks,
+}
+
+/// The public keys that verify access tokens (RFC 7517).
+#[derive(Serialize, ToSchema)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+/// An Ed25519 public key (RFC 8037).
+#[derive(Serialize, ToSchema)]
+pub struct Jwk {
+    #[schema(example = "OKP")]
+    pub kty: &'static str,
+    #[schema(example = "Ed25519")]
+    pub crv: &'static str,
+    #[schema(example = "EdDSA")]
+    pub alg: &'static str,
+    #[serde(rename = "use")]
+    #[schema(example = "sig")]
+    pub use_: &'static str,
+    /// The `kid` in the header of the tokens it verifies.
+    pub kid: String,
+    /// The public key, base64url without padding.
+    pub x: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,10 +97,8 @@ impl KeySet {
             let public = SigningKey::from_bytes(seed).verifying_key().to_bytes();
             let kid = key_id(&public);
             verifying.insert(kid.clone(), DecodingKey::from_ed_der(&public));
-            jwks.push(json!({
-                "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig",
-                "kid": kid, "x": URL_SAFE_NO_PAD.encode(public),
-            }));
+            let x = URL_SAFE_NO_PAD.encode(public);
+            jwks.push(Jwk { kty: "OKP", crv: "Ed25519", alg: "EdDSA", use_: "sig", kid, x });
         }
         let signing_kid = key_id(&SigningKey::from_bytes(first).verifying_key().to_bytes());
         let mut cursor_key = [0u8; 32];
@@ -87,7 +110,7 @@ impl KeySet {
             signing_kid,
             signing: EncodingKey::from_ed_der(&pkcs8_der(first)),
             verifying,
-            jwks: json!({ "keys": jwks }),
+            jwks: Jwks { keys: jwks },
         })
     }
 
@@ -103,7 +126,7 @@ impl KeySet {
         &self.cursor_key
     }
 
-    pub fn jwks(&self) -> &Value {
+    pub fn jwks(&self) -> &Jwks {
         &self.jwks
     }
 }
@@ -187,7 +210,7 @@ mod tests {
         let path = dir.path().join("keys.pem");
         std::fs::write(&path, format!("{}{}", pem_for(&a), pem_for(&b))).unwrap();
         let keys = KeySet::load_or_generate(Some(&path), dir.path()).unwrap();
-        assert_eq!(keys.jwks()["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(keys.jwks().keys.len(), 2);
         let only_b = KeySet::from_seeds(&[b]).unwrap();
         assert!(keys.verifying(only_b.signing().0).is_some());
         assert_eq!(keys.signing().0, KeySet::from_seeds(&[a]).unwrap().signing().0);

@@ -16,10 +16,10 @@ use std::sync::{Mutex, RwLock};
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::app::AppState;
 use crate::db::schema::revocations as rv;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::state::AppState;
 
 use super::tokens::{Claims, ACCESS_TOKEN_SECONDS};
 use super::user::Subject;

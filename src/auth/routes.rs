@@ -1,48 +1,35 @@
 //! HTTP in and out for authentication, accounts and activation codes.
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::audit;
 use crate::csv_export::{Cell, CsvExport};
 use crate::error::AppError;
-use crate::openapi::{problems as p, schemas as s};
+use crate::openapi::problems as p;
+use crate::openapi::routes::Routes;
 use crate::org::{members, staff, store as committees};
+use crate::state::AppState;
 
 use super::user::{AuthUser, Role, Subject};
 use super::{activation, now, sign_in, store};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/auth/activate").post(activate))
-        .service(web::resource("/api/v1/auth/login").post(login))
-        .service(web::resource("/api/v1/auth/refresh").post(refresh))
-        .service(web::resource("/api/v1/auth/logout").post(logout))
-        .service(web::resource("/api/v1/auth/password").post(change_password))
-        .service(web::resource("/api/v1/me").get(me))
-        .service(web::resource("/.well-known/jwks.json").get(jwks))
-        .service(web::resource("/api/v1/admin/staff").post(create_staff))
-        .service(web::resource("/api/v1/admin/members/{card_number}/activation-code").post(issue_activation_code))
-        .service(web::resource("/api/v1/admin/committees/{code}/activation-codes").post(issue_committee_codes));
+/// Every route of this module, each at the method and path of its `#[utoipa::path]`.
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_activate, activate)
+        .add(__path_login, login)
+        .add(__path_refresh, refresh)
+        .add(__path_logout, logout)
+        .add(__path_change_password, change_password)
+        .add(__path_me, me)
+        .add(__path_jwks, jwks)
+        .add(__path_create_staff, create_staff)
+        .add(__path_issue_activation_code, issue_activation_code)
+        .add(__path_issue_committee_codes, issue_committee_codes);
 }
-
-/// The OpenAPI description of these routes (merged by `crate::openapi`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(
-    activate,
-    login,
-    refresh,
-    logout,
-    change_password,
-    me,
-    jwks,
-    create_staff,
-    issue_activation_code,
-    issue_committee_codes
-))]
-pub struct Api;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -65,11 +52,7 @@ struct ActivateBody {
     request_body = ActivateBody,
     responses(
         (status = 200, description = "Activated and signed in", body = sign_in::Tokens),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
+        p::sets::Write,
         (status = 429, response = p::TooManyRequests),
     )
 )]
@@ -109,10 +92,8 @@ struct LoginBody {
     request_body = LoginBody,
     responses(
         (status = 200, description = "Signed in", body = sign_in::Tokens),
-        (status = 400, response = p::BadRequest),
+        p::sets::Body,
         (status = 401, response = p::Unauthorized),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
         (status = 429, response = p::TooManyRequests),
     )
 )]
@@ -144,10 +125,8 @@ struct RefreshBody {
     request_body = RefreshBody,
     responses(
         (status = 200, description = "New tokens; the presented refresh token is spent", body = sign_in::Tokens),
-        (status = 400, response = p::BadRequest),
+        p::sets::Body,
         (status = 401, response = p::Unauthorized),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
     )
 )]
 async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Result<HttpResponse, AppError> {
@@ -164,9 +143,7 @@ async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Re
     request_body = RefreshBody,
     responses(
         (status = 204, description = "The session is over (also when the token was unknown)"),
-        (status = 400, response = p::BadRequest),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
+        p::sets::Body,
     )
 )]
 async fn logout(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Result<HttpResponse, AppError> {
@@ -192,11 +169,7 @@ struct PasswordBody {
     request_body = PasswordBody,
     responses(
         (status = 204, description = "Changed; every other session of the account is ended"),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
+        p::sets::Write,
         (status = 429, response = p::TooManyRequests),
     )
 )]
@@ -219,7 +192,7 @@ async fn change_password(
     tag = "auth",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller", body = s::Profile),
+        (status = 200, description = "The caller", body = members::Profile),
         (status = 401, response = p::Unauthorized),
     )
 )]
@@ -234,7 +207,7 @@ async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, 
     path = "/.well-known/jwks.json",
     tag = "auth",
     responses(
-        (status = 200, description = "The public keys", body = s::Jwks),
+        (status = 200, description = "The public keys", body = super::keys::Jwks),
     )
 )]
 async fn jwks(state: web::Data<AppState>) -> HttpResponse {
@@ -257,7 +230,7 @@ struct StaffBody {
 }
 
 fn staff_roles() -> utoipa::openapi::Object {
-    crate::openapi::text_enum(&[Role::Officer.as_str(), Role::Admin.as_str()])
+    crate::openapi::schemas::text_enum(&[Role::Officer.as_str(), Role::Admin.as_str()])
 }
 
 /// Admin: creates an officer or admin account.
@@ -269,13 +242,8 @@ fn staff_roles() -> utoipa::openapi::Object {
     request_body = StaffBody,
     responses(
         (status = 201, description = "Created", body = staff::StaffAccount),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::StaffWrite,
         (status = 409, response = p::Conflict),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn create_staff(
@@ -310,6 +278,15 @@ fn validate_staff(body: &StaffBody) -> Result<staff::NewStaff, AppError> {
     })
 }
 
+/// A new one-time activation code (it replaces any earlier one).
+#[derive(Serialize, ToSchema)]
+struct ActivationCode {
+    card_number: String,
+    activation_code: String,
+    #[schema(format = DateTime)]
+    expires_at: String,
+}
+
 /// Admin, or the officer of the member's committee (others: 404, the member's existence is private).
 #[utoipa::path(
     post,
@@ -318,10 +295,8 @@ fn validate_staff(body: &StaffBody) -> Result<staff::NewStaff, AppError> {
     security(("bearer" = [])),
     params(("card_number" = String, Path, description = "The member's party card number")),
     responses(
-        (status = 201, description = "A new code; an activated member's password and sessions end at once, and the code sets a new password", body = s::ActivationCode),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
+        (status = 201, description = "A new code; an activated member's password and sessions end at once, and the code sets a new password", body = ActivationCode),
+        p::sets::StaffLookup,
         (status = 409, response = p::Conflict),
     )
 )]
@@ -352,11 +327,11 @@ async fn issue_activation_code(
                 audit::record(conn, &user, "activation_code.issue", &member.card_number, committee, json!({}))?;
                 Ok::<_, AppError>(codes.into_iter().next().expect("one code per member"))
             })?;
-            Ok(json!({
-                "card_number": member.card_number,
-                "activation_code": code,
-                "expires_at": crate::time::rfc3339(expires_at),
-            }))
+            Ok(ActivationCode {
+                card_number: member.card_number,
+                activation_code: code,
+                expires_at: crate::time::rfc3339(expires_at),
+            })
         })
         .await?;
     super::revocations::catch_up(&state).await;
@@ -372,9 +347,7 @@ async fn issue_activation_code(
     params(("code" = String, Path, description = "The committee code")),
     responses(
         (status = 201, description = "`card_number,full_name,unit,cell,activation_code,expires_at`: a code for every eligible member not yet activated", body = String, content_type = "text/csv"),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
+        p::sets::StaffLookup,
     )
 )]
 async fn issue_committee_codes(

@@ -5,9 +5,9 @@
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::state::AppState;
 
 use super::sessions::{self, Rotation};
 use super::store::{self, Account};

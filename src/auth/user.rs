@@ -4,9 +4,9 @@ use std::future::{ready, Ready};
 
 use actix_web::{http::header, web, FromRequest, HttpRequest};
 
-use crate::app::AppState;
 use crate::db::text_enum::{text_column, text_enum, UnknownText};
 use crate::error::AppError;
+use crate::state::AppState;
 
 text_enum! {
     /// What a caller may do: a member reads; an officer manages its committee; an admin, the city.

@@ -2,9 +2,9 @@
 //! migrations are applied first, and an empty database gets its first admin.
 
 use actix_web::HttpServer;
-use handbook::app::{self, AppState};
 use handbook::config::Settings;
 use handbook::org::{demo, staff, store};
+use handbook::{app, state::AppState};
 
 use super::demo_data::{self, load_handbook};
 use super::{open, with_connection};

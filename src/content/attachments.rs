@@ -5,11 +5,13 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use actix_files::NamedFile;
-use actix_web::dev::{Service as _, ServiceRequest};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{
     self, Charset, ContentDisposition, DispositionParam, DispositionType, EntityTag, ExtendedValue, IfMatch,
     IfNoneMatch, IfRange,
 };
+use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, HttpMessage as _, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use futures_util::StreamExt as _;
@@ -19,7 +21,6 @@ use sha2::{Digest, Sha256};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization as _;
 
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::AuthUser;
 use crate::content::visibility::caller_may_see_attachment;
@@ -27,7 +28,10 @@ use crate::db::schema::attachments;
 use crate::db::DbConnection;
 use crate::error::{payload_error, AppError, Problem};
 use crate::files;
-use crate::openapi::{problems as p, schemas as s};
+use crate::openapi::problems as p;
+use crate::openapi::routes::Routes;
+use crate::openapi::schemas as s;
+use crate::state::AppState;
 use crate::time::now;
 
 /// What a document carries of each attachment.
@@ -51,21 +55,12 @@ pub fn lookup(conn: &mut DbConnection, shas: &[String]) -> QueryResult<Vec<Attac
     attachments::table.filter(attachments::sha256.eq_any(shas)).select(AttachmentMeta::as_select()).load(conn)
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/admin/attachments").post(upload)).service(
-        web::resource("/api/v1/attachments/{sha256}")
-            .wrap_fn(|mut req, srv| {
-                take_validators(&mut req);
-                srv.call(req)
-            })
-            .get(download),
-    );
+/// Every route of this module, each at the method and path of its `#[utoipa::path]`.
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_upload, upload)
+        .add_route(__path_download, |method| web::method(method).to(download).wrap(from_fn(without_validators)));
 }
-
-/// The OpenAPI description of these routes (merged by `crate::openapi`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(upload, download))]
-pub struct Api;
 
 /// How long a client may keep a download: its address names its content, so forever.
 const CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
@@ -111,12 +106,7 @@ struct UploadQuery {
     request_body(description = "The file's bytes, sent with its Content-Type (which must match what the bytes are), at most 64 MiB", content((s::Binary = "application/pdf"), (s::Binary = "image/png"), (s::Binary = "image/jpeg"), (s::Binary = "image/webp"), (s::Binary = "image/gif"), (s::Binary = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"), (s::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (s::Binary = "application/vnd.openxmlformats-officedocument.presentationml.presentation"), (s::Binary = "application/msword"), (s::Binary = "application/vnd.ms-excel"), (s::Binary = "application/vnd.ms-powerpoint"))),
     responses(
         (status = 201, description = "Stored (or already there: the same bytes are stored once)", body = AttachmentMeta),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
+        p::sets::StaffWrite,
     )
 )]
 async fn upload(
@@ -434,6 +424,15 @@ fn is_sha256(text: &str) -> bool {
 struct Validators {
     if_match: Option<IfMatch>,
     if_none_match: Option<IfNoneMatch>,
+}
+
+/// Runs `download` with the request's conditional headers taken off (see `take_validators`).
+async fn without_validators(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    take_validators(&mut req);
+    next.call(req).await
 }
 
 fn take_validators(req: &mut ServiceRequest) {

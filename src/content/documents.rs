@@ -278,33 +278,93 @@ impl DocumentRow {
         }
     }
 
-    pub fn view(&self) -> serde_json::Value {
-        let attachments: serde_json::Value = serde_json::from_str(&self.attachments).unwrap_or_else(|_| json!([]));
-        json!({
-            "id": self.id,
-            "status": self.status(),
-            "revision": self.live_revision,
-            "draft_changed": self.draft_changed,
-            "owner_committee": self.owner_committee,
-            "title": self.title,
-            "kind": self.kind,
-            "section": self.section,
-            "body": self.body,
-            "audience": audience_json(self.audience_all, &self.audience),
-            "publish_at": self.publish_at.map(crate::time::rfc3339),
-            "expires_at": self.expires_at.map(crate::time::rfc3339),
-            "attachments": attachments,
-            "updated_at": crate::time::rfc3339(self.updated_at),
-        })
+    pub fn view(&self) -> DocumentView {
+        DocumentView {
+            id: self.id.clone(),
+            status: self.status(),
+            revision: self.live_revision,
+            draft_changed: self.draft_changed,
+            owner_committee: self.owner_committee.clone(),
+            title: self.title.clone(),
+            kind: self.kind.clone(),
+            section: self.section.clone(),
+            body: self.body.clone(),
+            audience: Audience::of(self.audience_all, &self.audience),
+            publish_at: self.publish_at.map(crate::time::rfc3339),
+            expires_at: self.expires_at.map(crate::time::rfc3339),
+            attachments: stored_attachments(&self.attachments),
+            updated_at: crate::time::rfc3339(self.updated_at),
+        }
     }
 }
 
-fn audience_json(all: bool, codes: &str) -> serde_json::Value {
-    if all {
-        json!({ "all": true })
-    } else {
-        json!({ "committees": audience_codes(codes) })
+/// A document as staff manage it: its draft, and where its live revision stands.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DocumentView {
+    pub id: String,
+    pub status: DocumentStatus,
+    /// The live revision; null before the first publish.
+    #[schema(required = true)]
+    pub revision: Option<i32>,
+    /// The draft differs from the live revision.
+    pub draft_changed: bool,
+    /// The officer's committee that owns it; null for documents made by admins.
+    #[schema(required = true)]
+    pub owner_committee: Option<String>,
+    pub title: String,
+    pub kind: DocumentKind,
+    pub section: String,
+    /// Markdown.
+    pub body: String,
+    pub audience: Audience,
+    #[schema(required = true, format = DateTime)]
+    pub publish_at: Option<String>,
+    #[schema(required = true, format = DateTime)]
+    pub expires_at: Option<String>,
+    pub attachments: Vec<AttachmentMeta>,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+/// Who may read a document: everyone, or the members of the listed committees.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Audience {
+    All {
+        #[schema(schema_with = always_true)]
+        all: bool,
+    },
+    Committees {
+        committees: Vec<String>,
+    },
+}
+
+impl Audience {
+    fn of(all: bool, codes: &str) -> Audience {
+        if all {
+            Audience::All { all: true }
+        } else {
+            Audience::Committees { committees: audience_codes(codes) }
+        }
     }
+}
+
+/// `true`, the only value of `{"all": true}`.
+fn always_true() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Boolean)
+        .enum_values(Some([true]))
+        .build()
+}
+
+/// A withdrawn document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Unpublished {
+    pub id: String,
+    /// The revision that was live.
+    #[schema(required = true)]
+    pub revision: Option<i32>,
+    pub status: DocumentStatus,
 }
 
 /// The document, if the caller manages it: admins every one, officers their committee's (others: 404).
@@ -548,7 +608,7 @@ fn write_revision(
 }
 
 /// Withdraws the live revision: members' devices delete it on their next sync.
-pub fn unpublish(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<serde_json::Value, AppError> {
+pub fn unpublish(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<Unpublished, AppError> {
     conn.write_transaction(|conn| {
         let position = feed::next_position(conn)?;
         let row = find_managed(conn, user, id)?;
@@ -559,7 +619,7 @@ pub fn unpublish(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<s
             .set((d::live_state.eq(LiveState::Withdrawn), d::feed_seq.eq(position), d::updated_at.eq(now())))
             .execute(conn)?;
         audit::record(conn, user, "document.unpublish", id, row.owner_committee.as_deref(), json!({}))?;
-        Ok(json!({ "id": id, "revision": row.live_revision, "status": LiveState::Withdrawn.status() }))
+        Ok(Unpublished { id: id.to_owned(), revision: row.live_revision, status: LiveState::Withdrawn.status() })
     })
 }
 

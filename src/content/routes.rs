@@ -2,45 +2,34 @@
 
 use actix_web::{http::header, web, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::IntoParams;
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::AppError;
-use crate::openapi::{problems as p, schemas as s};
+use crate::openapi::problems as p;
+use crate::openapi::routes::Routes;
+use crate::openapi::schemas::Items;
 use crate::paging;
+use crate::state::AppState;
 
 use super::documents::{self, DraftInput, DraftPatch, StaffFilter};
 use super::reading::{self, ReaderFilter};
 use super::states::{DocumentKind, DocumentStatus};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/admin/documents").post(create).get(list_managed))
-        .service(web::resource("/api/v1/admin/documents/{id}").get(get_managed).patch(update))
-        .service(web::resource("/api/v1/admin/documents/{id}/publish").post(publish))
-        .service(web::resource("/api/v1/admin/documents/{id}/unpublish").post(unpublish))
-        .service(web::resource("/api/v1/admin/documents/{id}/revisions").get(revisions))
-        .service(web::resource("/api/v1/admin/documents/{id}/revisions/{n}/restore").post(restore))
-        .service(web::resource("/api/v1/documents").get(list_visible))
-        .service(web::resource("/api/v1/documents/{id}").get(get_visible));
+/// Every route of this module, each at the method and path of its `#[utoipa::path]`.
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_create, create)
+        .add(__path_list_managed, list_managed)
+        .add(__path_get_managed, get_managed)
+        .add(__path_update, update)
+        .add(__path_publish, publish)
+        .add(__path_unpublish, unpublish)
+        .add(__path_revisions, revisions)
+        .add(__path_restore, restore)
+        .add(__path_list_visible, list_visible)
+        .add(__path_get_visible, get_visible);
 }
-
-/// The OpenAPI description of these routes (merged by `crate::openapi`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(
-    create,
-    list_managed,
-    get_managed,
-    update,
-    publish,
-    unpublish,
-    revisions,
-    restore,
-    list_visible,
-    get_visible
-))]
-pub struct Api;
 
 /// Admin, officer (to its own committee only).
 #[utoipa::path(
@@ -51,13 +40,8 @@ pub struct Api;
     security(("bearer" = [])),
     request_body = DraftInput,
     responses(
-        (status = 201, description = "The new draft", body = s::DocumentView),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
+        (status = 201, description = "The new draft", body = documents::DocumentView),
+        p::sets::StaffWrite,
     )
 )]
 async fn create(
@@ -79,10 +63,8 @@ async fn create(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The document id")),
     responses(
-        (status = 200, description = "The document", body = s::DocumentView),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
+        (status = 200, description = "The document", body = documents::DocumentView),
+        p::sets::StaffLookup,
     )
 )]
 async fn get_managed(
@@ -105,14 +87,9 @@ async fn get_managed(
     params(("id" = String, Path, description = "The document id")),
     request_body = DraftPatch,
     responses(
-        (status = 200, description = "The updated draft", body = s::DocumentView),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        (status = 200, description = "The updated draft", body = documents::DocumentView),
+        p::sets::StaffWrite,
         (status = 404, response = p::NotFound),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn update(
@@ -136,9 +113,7 @@ async fn update(
     params(("id" = String, Path, description = "The document id")),
     responses(
         (status = 200, description = "The draft is now a new immutable revision", body = documents::Published),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
+        p::sets::StaffLookup,
         (status = 422, response = p::Unprocessable),
     )
 )]
@@ -157,10 +132,8 @@ async fn publish(state: web::Data<AppState>, user: AuthUser, id: web::Path<Strin
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The document id")),
     responses(
-        (status = 200, description = "Withdrawn: members' devices delete it on their next sync", body = s::Unpublished),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
+        (status = 200, description = "Withdrawn: members' devices delete it on their next sync", body = documents::Unpublished),
+        p::sets::StaffLookup,
         (status = 409, response = p::Conflict),
     )
 )]
@@ -183,10 +156,8 @@ async fn unpublish(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The document id")),
     responses(
-        (status = 200, description = "Every published revision, oldest first", body = s::Items<documents::RevisionSummary>),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
+        (status = 200, description = "Every published revision, oldest first", body = Items<documents::RevisionSummary>),
+        p::sets::StaffLookup,
     )
 )]
 async fn revisions(
@@ -196,7 +167,7 @@ async fn revisions(
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
     let items = state.db.run(move |conn| documents::revisions(conn, &user, &id)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
 /// Admin, that committee's officer.
@@ -209,11 +180,8 @@ async fn revisions(
     params(("id" = String, Path, description = "The document id"), ("n" = i32, Path, description = "The revision to restore")),
     responses(
         (status = 200, description = "Revision n's content, published as a new revision", body = documents::Published),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::StaffQuery,
         (status = 404, response = p::NotFound),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn restore(
@@ -253,11 +221,8 @@ struct ManagedQuery {
     security(("bearer" = [])),
     params(ManagedQuery),
     responses(
-        (status = 200, description = "One page of the documents the caller manages, latest change first", body = paging::Page<s::DocumentView>),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 422, response = p::Unprocessable),
+        (status = 200, description = "One page of the documents the caller manages, latest change first", body = paging::Page<documents::DocumentView>),
+        p::sets::StaffQuery,
     )
 )]
 async fn list_managed(
@@ -280,8 +245,8 @@ async fn list_managed(
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next = more.then(|| paging::encode_after(&(offset + limit).to_string()));
-    let items: Vec<_> = rows.iter().map(documents::DocumentRow::view).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next": next })))
+    let items = rows.iter().map(documents::DocumentRow::view).collect();
+    Ok(HttpResponse::Ok().json(paging::Page { items, next }))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -335,7 +300,7 @@ async fn list_visible(
     let next = more.then(|| paging::encode_after(&(offset + limit).to_string()));
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-        .json(json!({ "items": items, "next": next })))
+        .json(paging::Page { items, next }))
 }
 
 /// Signed in: one published document the caller may see, else 404.

@@ -58,7 +58,7 @@ fn due(conn: &mut DbConnection, at: NaiveDateTime) -> QueryResult<Vec<Due>> {
 pub const EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs `run_due` every few seconds for as long as the server runs.
-pub fn spawn(state: actix_web::web::Data<crate::app::AppState>) {
+pub fn spawn(state: actix_web::web::Data<crate::state::AppState>) {
     actix_web::rt::spawn(async move {
         let mut ticks = actix_web::rt::time::interval(EVERY);
         loop {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_web::web;
 use chrono::Timelike;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::time::now;
 
 use super::{counters, report};

@@ -3,29 +3,27 @@
 use actix_web::{http::header, web, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::AppError;
-use crate::openapi::{problems as p, schemas as s};
+use crate::openapi::problems as p;
+use crate::openapi::routes::Routes;
+use crate::openapi::schemas::Items;
 use crate::paging;
+use crate::state::AppState;
 use crate::time::now;
 
 use super::report;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/coverage").get(city))
-        .service(web::resource("/api/v1/coverage.csv").get(city_csv))
-        .service(web::resource("/api/v1/coverage/history").get(history))
-        .service(web::resource("/api/v1/coverage/{code}").get(committee))
-        .service(web::resource("/api/v1/coverage/{code}/not-installed").get(not_installed));
+/// Every route of this module, each at the method and path of its `#[utoipa::path]`.
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_city, city)
+        .add(__path_city_csv, city_csv)
+        .add(__path_history, history)
+        .add(__path_committee, committee)
+        .add(__path_not_installed, not_installed);
 }
-
-/// The OpenAPI description of these routes (merged by `crate::openapi`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(city, city_csv, history, committee, not_installed))]
-pub struct Api;
 
 /// Admin (every committee), officer (its own).
 pub async fn city_report(state: &AppState, user: AuthUser) -> Result<report::CityReport, AppError> {
@@ -43,8 +41,7 @@ pub async fn city_report(state: &AppState, user: AuthUser) -> Result<report::Cit
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Install coverage of every committee the caller sees, and their totals", body = report::CityReport),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::Staff,
     )
 )]
 async fn city(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
@@ -69,8 +66,7 @@ fn csv_response(file_name: &str, bytes: Vec<u8>) -> Result<HttpResponse, AppErro
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The rows of `/api/v1/coverage`: `code,name,eligible,activated,installed,active_30d,up_to_date,coverage`", body = String, content_type = "text/csv"),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::Staff,
     )
 )]
 async fn city_csv(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
@@ -100,9 +96,7 @@ pub async fn committee_report(
     params(("code" = String, Path, description = "The committee code")),
     responses(
         (status = 200, description = "The committee's coverage, by unit and cell", body = report::CommitteeReport),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
+        p::sets::StaffLookup,
     )
 )]
 async fn committee(
@@ -128,7 +122,7 @@ struct ListQuery {
 }
 
 fn list_formats() -> utoipa::openapi::Object {
-    crate::openapi::text_enum(&["json", "csv"])
+    crate::openapi::schemas::text_enum(&["json", "csv"])
 }
 
 /// Admin, that committee's officer: eligible members without the app, by unit, cell and name.
@@ -142,11 +136,8 @@ fn list_formats() -> utoipa::openapi::Object {
     params(("code" = String, Path, description = "The committee code"), ListQuery),
     responses(
         (status = 200, description = "Eligible members without the app, by unit, cell and name", content((paging::Page<report::NotInstalled> = "application/json"), (String = "text/csv"))),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::StaffQuery,
         (status = 404, response = p::NotFound),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn not_installed(
@@ -184,9 +175,7 @@ async fn not_installed(
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next = more.then(|| paging::encode_after(&(offset + limit).to_string()));
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "items": rows, "next": next })))
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(paging::Page { items: rows, next }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -242,11 +231,9 @@ pub async fn history_points(
     security(("bearer" = [])),
     params(HistoryQuery),
     responses(
-        (status = 200, description = "Daily snapshots, oldest first", body = s::Items<report::HistoryPoint>),
+        (status = 200, description = "Daily snapshots, oldest first", body = Items<report::HistoryPoint>),
+        p::sets::StaffLookup,
         (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
     )
 )]
 async fn history(
@@ -256,5 +243,5 @@ async fn history(
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let items = history_points(&state, &user, query.committee, query.from.as_deref(), query.to.as_deref()).await?;
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(Items { items }))
 }

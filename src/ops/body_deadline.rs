@@ -19,8 +19,8 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpMessage, ResponseError};
 use futures_util::Stream;
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// Middleware (for `App::wrap_fn`).
 pub fn body_deadline<S, B>(

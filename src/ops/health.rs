@@ -1,11 +1,29 @@
 use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::error::AppError;
-use crate::openapi::{problems as p, schemas as s};
+use crate::openapi::problems as p;
+use crate::state::AppState;
+
+/// The process is up.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// The process can serve: its database answers.
+#[derive(Serialize, ToSchema)]
+pub struct Ready {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    #[schema(example = "postgres")]
+    pub database: &'static str,
+}
 
 /// The process is up.
 #[utoipa::path(
@@ -13,11 +31,11 @@ use crate::openapi::{problems as p, schemas as s};
     path = "/healthz",
     tag = "ops",
     responses(
-        (status = 200, description = "Up", body = s::Health),
+        (status = 200, description = "Up", body = Health),
     )
 )]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+    HttpResponse::Ok().json(Health { status: "ok" })
 }
 
 /// The process can serve: its database answers within two seconds.
@@ -26,13 +44,13 @@ pub async fn healthz() -> HttpResponse {
     path = "/readyz",
     tag = "ops",
     responses(
-        (status = 200, description = "Ready: the database answers", body = s::Ready),
+        (status = 200, description = "Ready: the database answers", body = Ready),
         (status = 503, response = p::Unavailable),
     )
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     if state.db.ping(Duration::from_secs(2)).await {
-        Ok(HttpResponse::Ok().json(json!({ "status": "ok", "database": state.db.url().backend_name() })))
+        Ok(HttpResponse::Ok().json(Ready { status: "ok", database: state.db.url().backend_name() }))
     } else {
         Err(AppError::Unavailable)
     }

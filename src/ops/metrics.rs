@@ -10,11 +10,11 @@ use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
 use crate::auth::user::bearer_token;
 use crate::error::AppError;
 use crate::openapi::problems as p;
 use crate::ops::addresses;
+use crate::state::AppState;
 
 pub struct Metrics {
     registry: Registry,

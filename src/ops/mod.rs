@@ -8,3 +8,13 @@ pub mod health;
 pub mod metrics;
 pub mod nul;
 pub mod request_log;
+
+use crate::openapi::routes::Routes;
+
+/// The probes and the metrics, each at the method and path of its `#[utoipa::path]`.
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(health::__path_healthz, health::healthz)
+        .add(health::__path_readyz, health::readyz)
+        .add(metrics::__path_metrics, metrics::metrics);
+}

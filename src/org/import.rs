@@ -38,11 +38,13 @@ pub struct MemberRow {
     pub phone: Option<String>,
 }
 
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+/// What an import did (or, with `dry_run`, would do).
+#[derive(Debug, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ImportOutcome {
     pub created: usize,
     pub updated: usize,
     pub unchanged: usize,
+    /// Always empty on success: any invalid row makes the import a 422.
     pub errors: Vec<FieldError>,
     pub dry_run: bool,
 }

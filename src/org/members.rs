@@ -3,9 +3,8 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
-use serde_json::{json, Value};
 
-use crate::auth::{AuthUser, Subject};
+use crate::auth::{AuthUser, Role, Subject};
 use crate::db::schema::{committees, installations, members, staff};
 use crate::db::text_enum::text_enum;
 use crate::db::DbConnection;
@@ -152,8 +151,40 @@ pub fn list(
     })
 }
 
+/// The caller: members get every field, staff only `login`, `role` and (officers) `committee`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Profile {
+    /// The card number (members) or the staff login.
+    pub login: String,
+    pub role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub full_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub card_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub committee: Option<CommitteeName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub cell: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub status: Option<MemberStatus>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CommitteeName {
+    pub code: String,
+    pub name: String,
+}
+
 /// `GET /api/v1/me`.
-pub fn profile(conn: &mut DbConnection, user: &AuthUser) -> Result<Value, AppError> {
+pub fn profile(conn: &mut DbConnection, user: &AuthUser) -> Result<Profile, AppError> {
     match user.subject {
         Subject::Member(id) => {
             let (member, committee_name) = members::table
@@ -163,16 +194,16 @@ pub fn profile(conn: &mut DbConnection, user: &AuthUser) -> Result<Value, AppErr
                 .get_result::<(Member, String)>(conn)
                 .optional()?
                 .ok_or(AppError::Unauthorized)?;
-            Ok(json!({
-                "login": member.card_number,
-                "role": user.role,
-                "full_name": member.full_name,
-                "card_number": member.card_number,
-                "committee": { "code": member.committee_code, "name": committee_name },
-                "unit": member.unit,
-                "cell": member.cell,
-                "status": member.status,
-            }))
+            Ok(Profile {
+                login: member.card_number.clone(),
+                role: user.role,
+                full_name: Some(member.full_name),
+                card_number: Some(member.card_number),
+                committee: Some(CommitteeName { code: member.committee_code, name: committee_name }),
+                unit: Some(member.unit),
+                cell: Some(member.cell),
+                status: Some(member.status),
+            })
         }
         Subject::Staff(id) => {
             let (login, committee_code) = staff::table
@@ -184,15 +215,20 @@ pub fn profile(conn: &mut DbConnection, user: &AuthUser) -> Result<Value, AppErr
             let committee = match committee_code {
                 Some(code) => {
                     let name: String = committees::table.find(&code).select(committees::name).get_result(conn)?;
-                    json!({ "code": code, "name": name })
+                    Some(CommitteeName { code, name })
                 }
-                None => Value::Null,
+                None => None,
             };
-            let mut profile = json!({ "login": login, "role": user.role });
-            if !committee.is_null() {
-                profile["committee"] = committee;
-            }
-            Ok(profile)
+            Ok(Profile {
+                login,
+                role: user.role,
+                full_name: None,
+                card_number: None,
+                committee,
+                unit: None,
+                cell: None,
+                status: None,
+            })
         }
     }
 }

@@ -1,40 +1,36 @@
 //! HTTP in and out for committees and members.
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::{AuthUser, Subject};
 use crate::error::AppError;
-use crate::openapi::{problems as p, schemas as s};
+use crate::openapi::problems as p;
+use crate::openapi::routes::Routes;
+use crate::openapi::schemas::Items;
 use crate::org::import::{self, ImportScope};
 use crate::org::{members, store};
 use crate::paging;
+use crate::state::AppState;
 use crate::sync::installations;
 
 /// Largest member CSV accepted by the API.
 pub const IMPORT_LIMIT: usize = 128 * 1024 * 1024;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/committees").get(list_committees))
-        .service(web::resource("/api/v1/admin/committees").post(create_committee))
-        .service(web::resource("/api/v1/admin/committees/{code}").patch(rename_committee))
-        .service(
-            web::resource("/api/v1/admin/members/import")
-                .app_data(web::PayloadConfig::new(IMPORT_LIMIT))
-                .post(import_members),
-        )
-        .service(web::resource("/api/v1/admin/members").get(list_members))
-        .service(web::resource("/api/v1/admin/members/{card_number}").get(get_member));
+/// Every route of this module, each at the method and path of its `#[utoipa::path]`.
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_list_committees, list_committees)
+        .add(__path_create_committee, create_committee)
+        .add(__path_rename_committee, rename_committee)
+        .add(__path_import_members, import_members)
+        .app_data(web::PayloadConfig::new(IMPORT_LIMIT))
+        .add(__path_list_members, list_members)
+        .add(__path_get_member, get_member);
 }
-
-/// The OpenAPI description of these routes (merged by `crate::openapi`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(list_committees, create_committee, rename_committee, import_members, list_members, get_member))]
-pub struct Api;
 
 /// Signed in: every committee (an officer or member: its own).
 #[utoipa::path(
@@ -43,14 +39,14 @@ pub struct Api;
     tag = "org",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Every committee (an officer or member: its own)", body = s::Items<store::Committee>),
+        (status = 200, description = "Every committee (an officer or member: its own)", body = Items<store::Committee>),
         (status = 401, response = p::Unauthorized),
     )
 )]
 async fn list_committees(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
     let scope = user.scope().into_committee();
     let committees = state.db.run(move |conn| Ok(store::list_committees(conn, scope.as_deref())?)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": committees })))
+    Ok(HttpResponse::Ok().json(Items { items: committees }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -73,13 +69,8 @@ struct NewCommittee {
     request_body = NewCommittee,
     responses(
         (status = 201, description = "Created", body = store::Committee),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::StaffWrite,
         (status = 409, response = p::Conflict),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn create_committee(
@@ -126,13 +117,8 @@ struct Rename {
     request_body = Rename,
     responses(
         (status = 200, description = "Renamed", body = store::Committee),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::StaffWrite,
         (status = 404, response = p::NotFound),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn rename_committee(
@@ -175,13 +161,8 @@ struct ImportQuery {
     params(ImportQuery),
     request_body(content = String, content_type = "text/csv", description = "Header row required: `card_number,full_name,committee_code,unit,cell,status`, optional `birth_date` (YYYY-MM-DD) and `phone`, in any order"),
     responses(
-        (status = 200, description = "Imported (or, with `dry_run`, validated): all rows or none", body = s::ImportOutcome),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
+        (status = 200, description = "Imported (or, with `dry_run`, validated): all rows or none", body = import::ImportOutcome),
+        p::sets::StaffWrite,
     )
 )]
 async fn import_members(
@@ -232,10 +213,7 @@ struct ListQuery {
     params(ListQuery),
     responses(
         (status = 200, description = "One page of members, by card number", body = crate::paging::Page<members::MemberView>),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 422, response = p::Unprocessable),
+        p::sets::StaffQuery,
     )
 )]
 async fn list_members(
@@ -267,6 +245,14 @@ async fn list_members(
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(page))
 }
 
+/// A member, with its registered installations.
+#[derive(Serialize, ToSchema)]
+struct MemberDetail {
+    #[serde(flatten)]
+    member: members::MemberView,
+    installations: Vec<installations::InstallationView>,
+}
+
 /// Admin, or the officer of the member's committee (others: 404).
 #[utoipa::path(
     get,
@@ -275,10 +261,8 @@ async fn list_members(
     security(("bearer" = [])),
     params(("card_number" = String, Path, description = "The party card number")),
     responses(
-        (status = 200, description = "The member, with its installations", body = s::MemberDetail),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
-        (status = 404, response = p::NotFound),
+        (status = 200, description = "The member, with its installations", body = MemberDetail),
+        p::sets::StaffLookup,
     )
 )]
 async fn get_member(
@@ -299,8 +283,6 @@ async fn get_member(
         })
         .await?;
     let (member, devices) = found.ok_or(AppError::NotFound)?;
-    let mut body =
-        serde_json::to_value(members::MemberView::new(member, !devices.is_empty())).map_err(anyhow::Error::from)?;
-    body["installations"] = serde_json::to_value(devices).map_err(anyhow::Error::from)?;
+    let body = MemberDetail { member: members::MemberView::new(member, !devices.is_empty()), installations: devices };
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(body))
 }

@@ -3,13 +3,14 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Compress;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::auth::{AuthUser, Subject};
 use crate::error::AppError;
-use crate::openapi::{problems as p, schemas as s};
+use crate::openapi::problems as p;
+use crate::openapi::routes::Routes;
+use crate::openapi::schemas::Items;
+use crate::state::AppState;
 
 use super::changes::{self, PAGE_BYTES};
 use super::cursor::{self, Cursor};
@@ -19,17 +20,15 @@ pub const INSTALLATION_HEADER: &str = "x-installation-id";
 pub const DEFAULT_LIMIT: usize = 200;
 pub const MAX_LIMIT: usize = 1000;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/installations").post(register).get(list_own))
-        .service(web::resource("/api/v1/installations/{installation_id}").delete(remove))
-        .service(web::resource("/api/v1/sync").wrap(Compress::default()).get(sync))
-        .service(web::resource("/api/v1/sync/ack").post(acknowledge));
+/// Every route of this module, each at the method and path of its `#[utoipa::path]`.
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_register, register)
+        .add(__path_list_own, list_own)
+        .add(__path_remove, remove)
+        .add_route(__path_sync, |method| web::method(method).to(sync).wrap(Compress::default()))
+        .add(__path_acknowledge, acknowledge);
 }
-
-/// The OpenAPI description of these routes (merged by `crate::openapi`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(register, list_own, remove, sync, acknowledge))]
-pub struct Api;
 
 /// Signed in: registers (201) or refreshes (200) the caller's installation.
 #[utoipa::path(
@@ -42,12 +41,8 @@ pub struct Api;
     responses(
         (status = 201, description = "Registered", body = installations::InstallationView),
         (status = 200, description = "Already the caller's (or removed by its former owner): refreshed", body = installations::InstallationView),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
+        p::sets::Write,
         (status = 409, response = p::Conflict),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn register(
@@ -70,14 +65,14 @@ async fn register(
     operation_id = "list_installations",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's devices", body = s::Items<installations::InstallationView>),
+        (status = 200, description = "The caller's devices", body = Items<installations::InstallationView>),
         (status = 401, response = p::Unauthorized),
     )
 )]
 async fn list_own(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
     let subject = user.subject;
     let items = state.db.run(move |conn| Ok(installations::list_for_subject(conn, subject)?)).await?;
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(Items { items }))
 }
 
 /// Its owner, or an admin.
@@ -125,6 +120,15 @@ fn etag(newest: i64, position: i64) -> String {
     format!("\"{newest}-{position}\"")
 }
 
+/// One page of the change feed.
+#[derive(Serialize, utoipa::ToSchema)]
+struct SyncPage {
+    changes: Vec<changes::Change>,
+    /// Where the device stands after applying this page: the `cursor` of the next request and of the ack.
+    cursor: String,
+    has_more: bool,
+}
+
 /// Member: the changes after `cursor` (none: from scratch), with 304 when nothing at all is new.
 #[utoipa::path(
     get,
@@ -134,14 +138,11 @@ fn etag(newest: i64, position: i64) -> String {
     security(("bearer" = [])),
     params(SyncQuery, ("X-Installation-Id" = String, Header, description = "The device's registered installation id"), ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the previous answer")),
     responses(
-        (status = 200, description = "The changes after `cursor`; honours `Accept-Encoding: gzip`", body = s::SyncPage, headers(("ETag" = String, description = "Send it back as `If-None-Match` to get 304 when nothing is new"))),
+        (status = 200, description = "The changes after `cursor`; honours `Accept-Encoding: gzip`", body = SyncPage, headers(("ETag" = String, description = "Send it back as `If-None-Match` to get 304 when nothing is new"))),
         (status = 304, description = "Nothing new since the `If-None-Match` ETag", headers(("ETag" = String))),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::StaffQuery,
         (status = 404, response = p::NotFound),
         (status = 410, response = p::Gone),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn sync(
@@ -205,7 +206,7 @@ async fn sync(
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag_header(&etag(newest, page.position))))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-        .json(json!({ "changes": page.changes, "cursor": cursor, "has_more": page.has_more })))
+        .json(SyncPage { changes: page.changes, cursor, has_more: page.has_more }))
 }
 
 fn etag_header(value: &str) -> HeaderValue {
@@ -232,13 +233,8 @@ struct AckBody {
     request_body = AckBody,
     responses(
         (status = 204, description = "Recorded: the device has applied everything up to `cursor`"),
-        (status = 400, response = p::BadRequest),
-        (status = 401, response = p::Unauthorized),
-        (status = 403, response = p::Forbidden),
+        p::sets::StaffWrite,
         (status = 404, response = p::NotFound),
-        (status = 413, response = p::PayloadTooLarge),
-        (status = 415, response = p::UnsupportedMediaType),
-        (status = 422, response = p::Unprocessable),
     )
 )]
 async fn acknowledge(

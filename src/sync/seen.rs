@@ -11,10 +11,10 @@ use actix_web::web;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::app::AppState;
 use crate::db::schema::installations as inst;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// How often the notes are written.
 pub const WRITE_EVERY: Duration = Duration::from_secs(5);

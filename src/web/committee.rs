@@ -4,11 +4,11 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::coverage::report::{CommitteeReport, Counts, HistoryPoint};
 use crate::coverage::routes;
 use crate::error::AppError;
+use crate::state::AppState;
 
 use super::chart::trend_chart;
 use super::layout::{bar, cards, number, page, path_segment, percent};

@@ -3,8 +3,8 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::app::AppState;
 use crate::coverage::{report, routes};
+use crate::state::AppState;
 
 use super::security_headers;
 use super::session::{answer, staff_session};

@@ -6,11 +6,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::coverage::report::{CityReport, CommitteeCoverage, Counts};
 use crate::coverage::routes;
 use crate::error::AppError;
+use crate::state::AppState;
 
 use super::chart::trend_chart;
 use super::html_response;

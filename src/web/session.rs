@@ -5,11 +5,11 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 
-use crate::app::AppState;
 use crate::auth::sign_in;
 use crate::auth::user::from_access_token;
 use crate::auth::AuthUser;
 use crate::error::AppError;
+use crate::state::AppState;
 
 use super::layout::message_page;
 use super::sign_in::MEMBER_REFUSED;

@@ -4,10 +4,10 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use maud::{html, Markup};
 
-use crate::app::AppState;
 use crate::auth::sign_in;
 use crate::auth::user::from_access_token;
 use crate::error::AppError;
+use crate::state::AppState;
 
 use super::layout::{message_page, page};
 use super::session::{finish, over_tls, removal_cookies, same_origin, session_cookies, ACCESS_COOKIE, REFRESH_COOKIE};

@@ -263,8 +263,8 @@ both_backends! {
             handbook::db::DbUrl::Sqlite(_) => url,
         };
         let other_db = handbook::db::open(&url, 2).unwrap();
-        let other = handbook::app::AppState::new(other_db, app.state.settings.clone()).unwrap();
-        let poll = |state: actix_web::web::Data<handbook::app::AppState>| async move {
+        let other = handbook::state::AppState::new(other_db, app.state.settings.clone()).unwrap();
+        let poll = |state: actix_web::web::Data<handbook::state::AppState>| async move {
             let revoked = std::sync::Arc::clone(&state.auth.revoked);
             state.db.run(move |conn| Ok(revocations::poll(conn, &revoked, handbook::time::now())?)).await.unwrap()
         };

@@ -11,9 +11,9 @@ use actix_web::web;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
-use handbook::app::{self, AppState};
 use handbook::config::Settings;
 use handbook::db::{self, Db};
+use handbook::{app, state::AppState};
 
 use super::databases::TestDatabase;
 
