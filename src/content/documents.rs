@@ -286,7 +286,7 @@ impl DocumentRow {
             draft_changed: self.draft_changed,
             owner_committee: self.owner_committee.clone(),
             title: self.title.clone(),
-            kind: self.kind.clone(),
+            kind: self.kind,
             section: self.section.clone(),
             body: self.body.clone(),
             audience: Audience::of(self.audience_all, &self.audience),
