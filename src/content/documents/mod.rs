@@ -1,0 +1,17 @@
+//! Documents: a draft that staff edit, and immutable revisions that each publish writes. What members see
+//! is the live revision, copied onto the document row so that reading and syncing touch one table.
+//!
+//! `input` checks what staff send, `store` keeps drafts and answers queries, `publish` writes revisions, and
+//! `view` holds the answers.
+
+mod input;
+mod publish;
+mod store;
+mod view;
+
+pub use input::{
+    AttachmentRef, AudienceInput, Draft, DraftInput, DraftPatch, MAX_ATTACHMENTS, MAX_BODY_BYTES, MAX_TITLE_CHARS,
+};
+pub use publish::{publish, restore, unpublish};
+pub use store::{create, find_managed, list_managed, revisions, stored_attachments, update, DocumentRow, StaffFilter};
+pub use view::{Audience, DocumentView, Published, RevisionSummary, Unpublished};
