@@ -94,6 +94,7 @@ pub(super) fn audience_codes(text: &str) -> Vec<String> {
     text.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect()
 }
 
+/// The document, if the caller manages it: admins every one, officers their committee's (others: 404).
 pub fn find_managed(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<DocumentRow, AppError> {
     let row =
         d::table.find(id).select(DocumentRow::as_select()).get_result(conn).optional()?.ok_or(AppError::NotFound)?;
