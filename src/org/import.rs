@@ -1,5 +1,8 @@
 //! The member CSV import: parse and validate every row first, then apply all of it in one transaction,
 //! or nothing at all. The same code serves the API and `handbook import-members`.
+//!
+//! One file of about 500 lines on purpose: parsing, the per-row rules and the one transaction that applies
+//! them read top to bottom as one pipeline, which the API and the CLI share whole.
 
 use std::collections::{HashMap, HashSet};
 
