@@ -234,12 +234,7 @@ async fn list_managed(
     let query = query.into_inner();
     let limit = paging::limit(query.limit)?;
     let offset = paging::decode_offset(query.after.as_deref())?;
-    let status = match &query.status {
-        Some(status) => Some(
-            status.parse::<DocumentStatus>().map_err(|_| AppError::validation("status", DocumentStatus::one_of()))?,
-        ),
-        None => None,
-    };
+    let status = AppError::parse_field::<DocumentStatus>(query.status.as_deref(), "status", DocumentStatus::one_of())?;
     let filter = StaffFilter { status, section: query.section, q: query.q };
     let mut rows = state.db.run(move |conn| Ok(documents::list_managed(conn, &user, &filter, limit, offset)?)).await?;
     let more = rows.len() as i64 > limit;
@@ -289,12 +284,7 @@ async fn list_visible(
     let query = query.into_inner();
     let limit = paging::limit(query.limit)?;
     let offset = paging::decode_offset(query.after.as_deref())?;
-    let kind = match &query.kind {
-        Some(kind) => {
-            Some(kind.parse::<DocumentKind>().map_err(|_| AppError::validation("kind", DocumentKind::one_of()))?)
-        }
-        None => None,
-    };
+    let kind = AppError::parse_field::<DocumentKind>(query.kind.as_deref(), "kind", DocumentKind::one_of())?;
     let filter = ReaderFilter { section: query.section, kind, q: query.q };
     let (items, more) = state.db.run(move |conn| Ok(reading::list(conn, &user, &filter, limit, offset)?)).await?;
     let next = more.then(|| paging::encode_after(&(offset + limit).to_string()));
