@@ -236,12 +236,9 @@ async fn list_managed(
     let offset = paging::decode_offset(query.after.as_deref())?;
     let status = AppError::parse_field::<DocumentStatus>(query.status.as_deref(), "status", DocumentStatus::one_of())?;
     let filter = StaffFilter { status, section: query.section, q: query.q };
-    let mut rows = state.db.run(move |conn| Ok(documents::list_managed(conn, &user, &filter, limit, offset)?)).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = more.then(|| paging::encode_after(&(offset + limit).to_string()));
-    let items = rows.iter().map(documents::DocumentRow::view).collect();
-    Ok(HttpResponse::Ok().json(paging::Page { items, next }))
+    let rows = state.db.run(move |conn| Ok(documents::list_managed(conn, &user, &filter, limit, offset)?)).await?;
+    let page = paging::Page::from_offset_rows(rows, limit, offset).map(|row| row.view());
+    Ok(HttpResponse::Ok().json(page))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -287,7 +284,7 @@ async fn list_visible(
     let kind = AppError::parse_field::<DocumentKind>(query.kind.as_deref(), "kind", DocumentKind::one_of())?;
     let filter = ReaderFilter { section: query.section, kind, q: query.q };
     let (items, more) = state.db.run(move |conn| Ok(reading::list(conn, &user, &filter, limit, offset)?)).await?;
-    let next = more.then(|| paging::encode_after(&(offset + limit).to_string()));
+    let next = paging::next_offset(more, offset, limit);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .json(paging::Page { items, next }))

@@ -171,11 +171,8 @@ async fn not_installed(
     if as_csv {
         return csv_response(&format!("chua-cai-dat-{code}.csv"), report::not_installed_csv_bytes(&rows)?);
     }
-    let mut rows = rows;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = more.then(|| paging::encode_after(&(offset + limit).to_string()));
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(paging::Page { items: rows, next }))
+    let page = paging::Page::from_offset_rows(rows, limit, offset);
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(page))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
