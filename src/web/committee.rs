@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 use super::chart::trend_chart;
-use super::layout::{bar, cards, number, page, path_segment, percent};
+use super::layout::{bar, cards, count_cells, number, page, path_segment, percent};
 use super::session::staff_page;
 use super::{html_response, HOME_PATH};
 
@@ -99,11 +99,7 @@ fn committee_markup(report: &CommitteeReport, history: &[HistoryPoint], snapshot
 
 fn unit_cells(counts: &Counts) -> Markup {
     html! {
-        td.coverage { (bar(counts.coverage, "Tỉ lệ cài đặt")) }
-        td.num { (number(counts.eligible)) }
-        td.num { (number(counts.activated)) }
-        td.num { (number(counts.installed)) }
-        td.num { (number(counts.active_30d)) }
+        (count_cells(counts))
         td.num { (number(counts.up_to_date)) }
     }
 }

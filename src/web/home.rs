@@ -7,14 +7,14 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::auth::AuthUser;
-use crate::coverage::report::{CityReport, CommitteeCoverage, Counts};
+use crate::coverage::report::{CityReport, CommitteeCoverage};
 use crate::coverage::routes;
 use crate::error::AppError;
 use crate::state::AppState;
 
 use super::chart::trend_chart;
 use super::html_response;
-use super::layout::{as_of, bar, cards, number, page, path_segment, percent};
+use super::layout::{as_of, bar, cards, count_cells, number, page, path_segment, percent};
 use super::session::staff_page;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -243,15 +243,5 @@ fn committee_table(report: &CityReport, key: SortKey, descending: bool) -> Marku
                 }
             }
         }
-    }
-}
-
-fn count_cells(counts: &Counts) -> Markup {
-    html! {
-        td.coverage { (bar(counts.coverage, "Tỉ lệ cài đặt")) }
-        td.num { (number(counts.eligible)) }
-        td.num { (number(counts.activated)) }
-        td.num { (number(counts.installed)) }
-        td.num { (number(counts.active_30d)) }
     }
 }
