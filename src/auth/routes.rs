@@ -355,11 +355,8 @@ async fn issue_committee_codes(
     user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_staff()?;
     let code = path.into_inner();
-    if !user.manages(&code) {
-        return Err(AppError::NotFound);
-    }
+    user.require_manager_of(&code)?;
     let ttl = state.auth.activation_code_ttl;
     let csv = state
         .db
