@@ -272,7 +272,7 @@ async fn get_member(
     let found = state
         .db
         .run(move |conn| {
-            let Some(member) = members::find(conn, &card_number)?.filter(|m| user.manages(&m.committee_code)) else {
+            let Some(member) = members::find_managed(conn, &user, &card_number)? else {
                 return Ok(None);
             };
             let devices = installations::list_for_subject(conn, Subject::Member(member.id))?;
