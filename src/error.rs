@@ -69,6 +69,15 @@ impl AppError {
         AppError::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// An optional field (a query filter) that must parse as `T` when present, else 422 on `field` with `message`.
+    pub fn parse_field<T: std::str::FromStr>(
+        value: Option<&str>,
+        field: &str,
+        message: impl Into<String>,
+    ) -> Result<Option<T>, AppError> {
+        value.map(|text| text.parse::<T>().map_err(|_| AppError::validation(field, message))).transpose()
+    }
+
     fn slug(&self) -> &'static str {
         match self {
             AppError::BadRequest(_) => "bad-request",

@@ -63,13 +63,35 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+/// The `?after=` of the page that follows the one at `offset` of an offset-paged list, if `more` says there is one.
+pub fn next_offset(more: bool, offset: i64, limit: i64) -> Option<String> {
+    more.then(|| encode_after(&(offset + limit).to_string()))
+}
+
+/// `rows` loaded with `limit + 1`, cut to `limit`, and whether the extra row said that there is a next page.
+fn cut<T>(mut rows: Vec<T>, limit: i64) -> (Vec<T>, bool) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    (rows, more)
+}
+
 impl<T> Page<T> {
     /// `rows` was loaded with `limit + 1`: the extra row only says that there is a next page.
-    pub fn from_rows(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Page<T> {
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
+    pub fn from_rows(rows: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Page<T> {
+        let (rows, more) = cut(rows, limit);
         let next = if more { rows.last().map(|last| encode_after(&key(last))) } else { None };
         Page { items: rows, next }
+    }
+
+    /// `rows` was loaded with `limit + 1` from `offset` of an offset-paged list.
+    pub fn from_offset_rows(rows: Vec<T>, limit: i64, offset: i64) -> Page<T> {
+        let (rows, more) = cut(rows, limit);
+        Page { items: rows, next: next_offset(more, offset, limit) }
+    }
+
+    /// The same page, each item turned into another.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), next: self.next }
     }
 }
 

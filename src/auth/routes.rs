@@ -311,8 +311,7 @@ async fn issue_activation_code(
     let answer = state
         .db
         .run(move |conn| {
-            let member = members::find(conn, &card_number)?.filter(|m| user.manages(&m.committee_code));
-            let member = member.ok_or(AppError::NotFound)?;
+            let member = members::find_managed(conn, &user, &card_number)?.ok_or(AppError::NotFound)?;
             if member.status == members::MemberStatus::Left {
                 return Err(AppError::Conflict("this member has left and cannot sign in".into()));
             }
@@ -355,11 +354,8 @@ async fn issue_committee_codes(
     user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_staff()?;
     let code = path.into_inner();
-    if !user.manages(&code) {
-        return Err(AppError::NotFound);
-    }
+    user.require_manager_of(&code)?;
     let ttl = state.auth.activation_code_ttl;
     let csv = state
         .db

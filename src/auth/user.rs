@@ -93,6 +93,16 @@ impl AuthUser {
         self.role != Role::Member && self.scope().includes(committee_code)
     }
 
+    /// Staff who manage `committee_code`: 403 for members, 404 for the staff who do not (as if it did not exist).
+    pub fn require_manager_of(&self, committee_code: &str) -> Result<(), AppError> {
+        self.require_staff()?;
+        if self.manages(committee_code) {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+
     /// How far the caller's reach goes: the whole city for admins; its committee for officers and members.
     pub fn scope(&self) -> Scope {
         match self.role {

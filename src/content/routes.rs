@@ -234,19 +234,11 @@ async fn list_managed(
     let query = query.into_inner();
     let limit = paging::limit(query.limit)?;
     let offset = paging::decode_offset(query.after.as_deref())?;
-    let status = match &query.status {
-        Some(status) => Some(
-            status.parse::<DocumentStatus>().map_err(|_| AppError::validation("status", DocumentStatus::one_of()))?,
-        ),
-        None => None,
-    };
+    let status = AppError::parse_field::<DocumentStatus>(query.status.as_deref(), "status", DocumentStatus::one_of())?;
     let filter = StaffFilter { status, section: query.section, q: query.q };
-    let mut rows = state.db.run(move |conn| Ok(documents::list_managed(conn, &user, &filter, limit, offset)?)).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = more.then(|| paging::encode_after(&(offset + limit).to_string()));
-    let items = rows.iter().map(documents::DocumentRow::view).collect();
-    Ok(HttpResponse::Ok().json(paging::Page { items, next }))
+    let rows = state.db.run(move |conn| Ok(documents::list_managed(conn, &user, &filter, limit, offset)?)).await?;
+    let page = paging::Page::from_offset_rows(rows, limit, offset).map(|row| row.view());
+    Ok(HttpResponse::Ok().json(page))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -289,15 +281,10 @@ async fn list_visible(
     let query = query.into_inner();
     let limit = paging::limit(query.limit)?;
     let offset = paging::decode_offset(query.after.as_deref())?;
-    let kind = match &query.kind {
-        Some(kind) => {
-            Some(kind.parse::<DocumentKind>().map_err(|_| AppError::validation("kind", DocumentKind::one_of()))?)
-        }
-        None => None,
-    };
+    let kind = AppError::parse_field::<DocumentKind>(query.kind.as_deref(), "kind", DocumentKind::one_of())?;
     let filter = ReaderFilter { section: query.section, kind, q: query.q };
     let (items, more) = state.db.run(move |conn| Ok(reading::list(conn, &user, &filter, limit, offset)?)).await?;
-    let next = more.then(|| paging::encode_after(&(offset + limit).to_string()));
+    let next = paging::next_offset(more, offset, limit);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .json(paging::Page { items, next }))

@@ -80,10 +80,7 @@ pub async fn committee_report(
     user: &AuthUser,
     code: String,
 ) -> Result<report::CommitteeReport, AppError> {
-    user.require_staff()?;
-    if !user.manages(&code) {
-        return Err(AppError::NotFound);
-    }
+    user.require_manager_of(&code)?;
     state.db.run(move |conn| report::committee(conn, &code)?.ok_or(AppError::NotFound)).await
 }
 
@@ -146,11 +143,8 @@ async fn not_installed(
     code: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_staff()?;
     let code = code.into_inner();
-    if !user.manages(&code) {
-        return Err(AppError::NotFound);
-    }
+    user.require_manager_of(&code)?;
     let as_csv = match query.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
@@ -171,11 +165,8 @@ async fn not_installed(
     if as_csv {
         return csv_response(&format!("chua-cai-dat-{code}.csv"), report::not_installed_csv_bytes(&rows)?);
     }
-    let mut rows = rows;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = more.then(|| paging::encode_after(&(offset + limit).to_string()));
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(paging::Page { items: rows, next }))
+    let page = paging::Page::from_offset_rows(rows, limit, offset);
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(page))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

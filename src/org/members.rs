@@ -91,6 +91,11 @@ pub fn find(conn: &mut DbConnection, card_number: &str) -> QueryResult<Option<Me
     members::table.filter(members::card_number.eq(card_number)).select(Member::as_select()).get_result(conn).optional()
 }
 
+/// The member with this card number if `user` manages its committee; none otherwise, as if it did not exist.
+pub fn find_managed(conn: &mut DbConnection, user: &AuthUser, card_number: &str) -> QueryResult<Option<Member>> {
+    Ok(find(conn, card_number)?.filter(|member| user.manages(&member.committee_code)))
+}
+
 /// Eligible members of a committee who have never signed in, in the order slips are handed out.
 pub fn not_activated(conn: &mut DbConnection, committee_code: &str) -> QueryResult<Vec<Member>> {
     members::table

@@ -225,14 +225,11 @@ async fn list_members(
     let query = query.into_inner();
     let limit = paging::limit(query.limit)?;
     let after = paging::decode_after(query.after.as_deref())?;
-    let status = match &query.status {
-        Some(status) => Some(
-            status
-                .parse::<members::MemberStatus>()
-                .map_err(|_| AppError::validation("status", "must be eligible, exempt or left"))?,
-        ),
-        None => None,
-    };
+    let status = AppError::parse_field::<members::MemberStatus>(
+        query.status.as_deref(),
+        "status",
+        "must be eligible, exempt or left",
+    )?;
     let filter = members::ListFilter {
         committee: query.committee.map(|c| c.trim().to_uppercase()),
         status,
@@ -275,7 +272,7 @@ async fn get_member(
     let found = state
         .db
         .run(move |conn| {
-            let Some(member) = members::find(conn, &card_number)?.filter(|m| user.manages(&m.committee_code)) else {
+            let Some(member) = members::find_managed(conn, &user, &card_number)? else {
                 return Ok(None);
             };
             let devices = installations::list_for_subject(conn, Subject::Member(member.id))?;

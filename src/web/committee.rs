@@ -11,8 +11,8 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 use super::chart::trend_chart;
-use super::layout::{bar, cards, number, page, path_segment, percent};
-use super::session::{answer, staff_session};
+use super::layout::{bar, cards, count_cells, number, page, path_segment, percent};
+use super::session::staff_page;
 use super::{html_response, HOME_PATH};
 
 pub(super) async fn committee_page(
@@ -20,12 +20,8 @@ pub(super) async fn committee_page(
     req: HttpRequest,
     code: web::Path<String>,
 ) -> HttpResponse {
-    let session = match staff_session(&state, &req).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let result = committee_body(&state, &session.user, code.into_inner()).await;
-    answer(session, result)
+    let state = state.get_ref();
+    staff_page(state, &req, |user| async move { committee_body(state, &user, code.into_inner()).await }).await
 }
 
 async fn committee_body(state: &AppState, user: &AuthUser, code: String) -> Result<HttpResponse, AppError> {
@@ -103,11 +99,7 @@ fn committee_markup(report: &CommitteeReport, history: &[HistoryPoint], snapshot
 
 fn unit_cells(counts: &Counts) -> Markup {
     html! {
-        td.coverage { (bar(counts.coverage, "Tỉ lệ cài đặt")) }
-        td.num { (number(counts.eligible)) }
-        td.num { (number(counts.activated)) }
-        td.num { (number(counts.installed)) }
-        td.num { (number(counts.active_30d)) }
+        (count_cells(counts))
         td.num { (number(counts.up_to_date)) }
     }
 }

@@ -7,19 +7,15 @@ use crate::coverage::{report, routes};
 use crate::state::AppState;
 
 use super::security_headers;
-use super::session::{answer, staff_session};
+use super::session::staff_page;
 
 pub(super) async fn city_csv(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let session = match staff_session(&state, &req).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let result = async {
-        let report = routes::city_report(&state, session.user.clone()).await?;
+    let state = state.get_ref();
+    staff_page(state, &req, |user| async move {
+        let report = routes::city_report(state, user).await?;
         Ok(csv_response("coverage.csv", report::city_csv_bytes(&report)?))
-    }
-    .await;
-    answer(session, result)
+    })
+    .await
 }
 
 pub(super) async fn not_installed_csv(
@@ -27,20 +23,16 @@ pub(super) async fn not_installed_csv(
     req: HttpRequest,
     code: web::Path<String>,
 ) -> HttpResponse {
-    let session = match staff_session(&state, &req).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
+    let state = state.get_ref();
     let code = code.into_inner();
-    let result = async {
+    staff_page(state, &req, |user| async move {
         // The same rule as the API: admins, or that committee's officer; anyone else is told 404.
-        routes::committee_report(&state, &session.user, code.clone()).await?;
+        routes::committee_report(state, &user, code.clone()).await?;
         let lookup = code.clone();
         let rows = state.db.run(move |conn| Ok(report::not_installed(conn, &lookup, i64::MAX / 2, 0)?)).await?;
         Ok(csv_response(&format!("chua-cai-dat-{code}.csv"), report::not_installed_csv_bytes(&rows)?))
-    }
-    .await;
-    answer(session, result)
+    })
+    .await
 }
 
 fn csv_response(file_name: &str, bytes: Vec<u8>) -> HttpResponse {

@@ -7,15 +7,15 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::auth::AuthUser;
-use crate::coverage::report::{CityReport, CommitteeCoverage, Counts};
+use crate::coverage::report::{CityReport, CommitteeCoverage};
 use crate::coverage::routes;
 use crate::error::AppError;
 use crate::state::AppState;
 
 use super::chart::trend_chart;
 use super::html_response;
-use super::layout::{as_of, bar, cards, number, page, path_segment, percent};
-use super::session::{answer, staff_session};
+use super::layout::{as_of, bar, cards, count_cells, number, page, path_segment, percent};
+use super::session::staff_page;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum SortKey {
@@ -107,12 +107,8 @@ fn sort_committees(committees: &mut [CommitteeCoverage], key: SortKey, descendin
 }
 
 pub(super) async fn home(state: web::Data<AppState>, req: HttpRequest, query: web::Query<SortQuery>) -> HttpResponse {
-    let session = match staff_session(&state, &req).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let result = home_page(&state, &session.user, query.into_inner()).await;
-    answer(session, result)
+    let state = state.get_ref();
+    staff_page(state, &req, |user| async move { home_page(state, &user, query.into_inner()).await }).await
 }
 
 async fn home_page(state: &AppState, user: &AuthUser, query: SortQuery) -> Result<HttpResponse, AppError> {
@@ -247,15 +243,5 @@ fn committee_table(report: &CityReport, key: SortKey, descending: bool) -> Marku
                 }
             }
         }
-    }
-}
-
-fn count_cells(counts: &Counts) -> Markup {
-    html! {
-        td.coverage { (bar(counts.coverage, "Tỉ lệ cài đặt")) }
-        td.num { (number(counts.eligible)) }
-        td.num { (number(counts.activated)) }
-        td.num { (number(counts.installed)) }
-        td.num { (number(counts.active_30d)) }
     }
 }

@@ -121,6 +121,17 @@ pub(super) fn cards(counts: &Counts) -> Markup {
     }
 }
 
+/// A table row's coverage cells: the bar, then the eligible, activated, installed and active (30 days) counts.
+pub(super) fn count_cells(counts: &Counts) -> Markup {
+    html! {
+        td.coverage { (bar(counts.coverage, "Tỉ lệ cài đặt")) }
+        td.num { (number(counts.eligible)) }
+        td.num { (number(counts.activated)) }
+        td.num { (number(counts.installed)) }
+        td.num { (number(counts.active_30d)) }
+    }
+}
+
 /// A coverage bar: red under 50%, amber under 80%, green from 80%. The number is written too (colour is not
 /// the only signal).
 pub(super) fn bar(fraction: f64, label: &str) -> Markup {

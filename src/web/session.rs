@@ -1,6 +1,8 @@
 //! The console's session: two HttpOnly cookies holding the access and the refresh token, renewed on the way;
 //! answering a page with the session's cookies; and the CSRF check of the forms.
 
+use std::future::Future;
+
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
@@ -72,8 +74,23 @@ async fn current_session(state: &AppState, req: &HttpRequest) -> Result<Option<S
     }
 }
 
+/// A staff page: what `page` answers for the signed-in staff member (errors as pages, see [`answer`]) with the
+/// session's cookies, or, without a staff session, the answer of [`staff_session`].
+pub(super) async fn staff_page<Page, Answer>(state: &AppState, req: &HttpRequest, page: Page) -> HttpResponse
+where
+    Page: FnOnce(AuthUser) -> Answer,
+    Answer: Future<Output = Result<HttpResponse, AppError>>,
+{
+    let session = match staff_session(state, req).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let result = page(session.user.clone()).await;
+    answer(session, result)
+}
+
 /// A staff session, or the answer to give instead: the sign-in page for no session, a 403 page for members.
-pub(super) async fn staff_session(state: &AppState, req: &HttpRequest) -> Result<Session, HttpResponse> {
+async fn staff_session(state: &AppState, req: &HttpRequest) -> Result<Session, HttpResponse> {
     let secure = over_tls(req);
     match current_session(state, req).await {
         Ok(Some(session)) if session.user.require_staff().is_ok() => Ok(session),
@@ -102,7 +119,7 @@ pub(super) fn finish(cookies: Vec<Cookie<'static>>, mut response: HttpResponse) 
 }
 
 /// The page, or an error page: 404 and 403 as HTML, anything else as the API renders it.
-pub(super) fn answer(session: Session, result: Result<HttpResponse, AppError>) -> HttpResponse {
+fn answer(session: Session, result: Result<HttpResponse, AppError>) -> HttpResponse {
     let response = match result {
         Ok(response) => response,
         Err(AppError::NotFound) => html_response(
