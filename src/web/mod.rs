@@ -33,8 +33,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
                                            form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/dashboard").get(home::home))
-        .service(web::resource("/dashboard/login").get(sign_in::login_form).post(sign_in::login_submit))
+    cfg.service(web::resource(HOME_PATH).get(home::home))
+        .service(web::resource(LOGIN_PATH).get(sign_in::login_form).post(sign_in::login_submit))
         .service(web::resource("/dashboard/logout").post(sign_in::logout))
         .service(web::resource("/dashboard/coverage.csv").get(csv::city_csv))
         .service(web::resource("/dashboard/committees/{code}").get(committee::committee_page))
