@@ -43,12 +43,17 @@ pub fn run(settings: &Settings, Args { members, documents, seed, csv }: Args) ->
     let db = open(settings, 1)?;
     let started = std::time::Instant::now();
     let outcome = with_connection(&db, |conn| demo::load(conn, members, seed))?;
+    let devices = with_connection(&db, |conn| handbook::sync::demo::load(conn, seed, handbook::time::now()))?;
     let published = with_connection(&db, |conn| load_handbook(conn, settings, documents, seed))?;
     println!(
-        "demo data: 48 committees; members created {}, updated {}, unchanged {}; {published} documents published; in {:.2} s",
+        "demo data: 48 committees; members created {}, updated {}, unchanged {}; {} of {} eligible members \
+         installed, {} activated; {published} documents published; in {:.2} s",
         outcome.created,
         outcome.updated,
         outcome.unchanged,
+        devices.installed,
+        devices.eligible,
+        devices.activated,
         started.elapsed().as_secs_f64()
     );
     Ok(())

@@ -61,7 +61,8 @@ fn load_demo(db: &handbook::db::Db, settings: &Settings) -> anyhow::Result<()> {
     }
     tracing::info!("loading the demo data set");
     let outcome = with_connection(db, |conn| demo::load(conn, demo_data::MEMBERS, demo_data::SEED))?;
+    let devices = with_connection(db, |conn| handbook::sync::demo::load(conn, demo_data::SEED, handbook::time::now()))?;
     let documents = with_connection(db, |conn| load_handbook(conn, settings, demo_data::DOCUMENTS, demo_data::SEED))?;
-    tracing::info!(members = outcome.created, documents, "demo data loaded");
+    tracing::info!(members = outcome.created, installed = devices.installed, documents, "demo data loaded");
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 pub mod changes;
 pub mod cursor;
+pub mod demo;
 pub mod feed;
 pub mod installations;
 pub mod routes;

@@ -339,3 +339,92 @@ impl Lcg {
         ((self.0 >> 33) % n as u64) as usize
     }
 }
+
+both_backends! {
+    async fn the_demo_devices_tell_a_campaign_story(app: TestApp) {
+        let now = handbook::time::now();
+        let (devices, again) = app
+            .db()
+            .run(move |conn| {
+                handbook::org::demo::load(conn, 4_000, 11)?;
+                let devices = handbook::sync::demo::load(conn, 11, now)?;
+                // A second run replaces its own devices and history rather than adding to them.
+                Ok((devices, handbook::sync::demo::load(conn, 11, now)?))
+            })
+            .await
+            .unwrap();
+        assert_eq!(devices, again, "the demo devices are deterministic for a seed");
+        assert_eq!(devices.eligible, 4_000);
+        let share = devices.installed as f64 / devices.eligible as f64;
+        assert!((0.8..=0.95).contains(&share), "the city lands near 90%: {share}");
+        assert!(devices.activated >= devices.installed);
+        assert_eq!(app.count("SELECT count(*) AS n FROM installations").await, devices.installed as i64);
+        assert_eq!(app.count("SELECT count(*) AS n FROM installations WHERE platform NOT IN ('android', 'ios')").await, 0);
+        assert_eq!(
+            app.count("SELECT count(*) AS n FROM installations i JOIN members m ON m.id = i.member_id WHERE m.activated_at IS NULL OR m.activated_at > i.first_seen_at OR i.last_seen_at < i.first_seen_at").await,
+            0,
+            "a device's member was activated before it, and it was last seen after it was first seen"
+        );
+        let (counters, recount, history) = app
+            .db()
+            .run(move |conn| {
+                use diesel::prelude::*;
+                use handbook::db::schema::{coverage_counts as cc, coverage_history as ch};
+                let stored: Vec<(String, String, String, i64, i64, i64, i64)> = cc::table
+                    .select((cc::committee_code, cc::unit, cc::cell, cc::eligible, cc::activated, cc::installed, cc::active_30d))
+                    .load(conn)?;
+                let cells = handbook::coverage::counters::full_count(conn, now)?;
+                let history: Vec<(String, chrono::NaiveDate, i64, i64, i64)> = ch::table
+                    .select((ch::committee_code, ch::day, ch::eligible, ch::activated, ch::installed))
+                    .order((ch::committee_code, ch::day))
+                    .load(conn)?;
+                Ok((stored, cells, history))
+            })
+            .await
+            .unwrap();
+        let mut expected: BTreeMap<(String, String, String), [i64; 4]> = BTreeMap::new();
+        for c in &recount {
+            for key in [(c.committee_code.clone(), String::new(), String::new()), (c.committee_code.clone(), c.unit.clone(), String::new()), (c.committee_code.clone(), c.unit.clone(), c.cell.clone())] {
+                let sum = expected.entry(key).or_default();
+                for (s, n) in sum.iter_mut().zip([c.eligible, c.activated, c.installed, c.active_30d]) {
+                    *s += n;
+                }
+            }
+        }
+        let actual: BTreeMap<(String, String, String), [i64; 4]> = counters
+            .into_iter()
+            .map(|(c, u, cell, e, a, i, act)| ((c, u, cell), [e, a, i, act]))
+            .filter(|(_, counts)| counts != &[0; 4])
+            .collect();
+        expected.retain(|_, counts| counts != &[0; 4]);
+        assert_eq!(actual, expected, "the counters equal a full recount");
+        // Committees ahead and behind: among those large enough to tell, the shares differ.
+        let shares: Vec<f64> = expected
+            .iter()
+            .filter(|((_, unit, _), counts)| unit.is_empty() && counts[0] >= 100)
+            .map(|(_, counts)| counts[2] as f64 / counts[0] as f64)
+            .collect();
+        let (low, high) = shares.iter().fold((1.0f64, 0.0f64), |(l, h), s| (l.min(*s), h.max(*s)));
+        assert!(shares.len() >= 10 && high - low >= 0.05, "committees ahead and behind: {low}..{high}");
+        // Sixty days per committee, rising, ending at today's counters.
+        let mut per_committee: BTreeMap<&str, Vec<(chrono::NaiveDate, i64, i64, i64)>> = BTreeMap::new();
+        for (code, day, eligible, activated, installed) in &history {
+            per_committee.entry(code.as_str()).or_default().push((*day, *eligible, *activated, *installed));
+        }
+        assert_eq!(per_committee.len(), 48);
+        for (code, days) in &per_committee {
+            assert_eq!(days.len(), 60, "{code}: 60 days of history");
+            assert_eq!(days.last().unwrap().0, now.date());
+            for pair in days.windows(2) {
+                assert_eq!(pair[1].0, pair[0].0.succ_opt().unwrap(), "{code}: consecutive days");
+                assert!(pair[1].2 >= pair[0].2 && pair[1].3 >= pair[0].3, "{code}: the history never falls");
+            }
+            let today = expected[&(code.to_string(), String::new(), String::new())];
+            let last = days.last().unwrap();
+            assert_eq!([last.1, last.2, last.3], [today[0], today[1], today[2]], "{code}: today's history is today's counters");
+        }
+        let city_first: i64 = per_committee.values().map(|d| d[0].3).sum();
+        let city_last: i64 = per_committee.values().map(|d| d[59].3).sum();
+        assert!(city_first * 4 < city_last, "installs rose over the campaign: {city_first} then {city_last}");
+    }
+}
