@@ -278,24 +278,42 @@ both_backends! {
             .collect();
         assert!(expected_up_to_date.values().sum::<i64>() > 0, "some members are up to date");
         assert_eq!(actual_up_to_date, expected_up_to_date, "up_to_date drifted from a recount of members");
-        let mut expected: BTreeMap<(String, String, String), [i64; 4]> = BTreeMap::new();
-        for c in &recount {
-            for key in [(c.committee_code.clone(), String::new(), String::new()), (c.committee_code.clone(), c.unit.clone(), String::new()), (c.committee_code.clone(), c.unit.clone(), c.cell.clone())] {
-                let sum = expected.entry(key).or_default();
-                for (s, n) in sum.iter_mut().zip([c.eligible, c.activated, c.installed, c.active_30d]) {
-                    *s += n;
-                }
-            }
-        }
-        let actual: BTreeMap<(String, String, String), [i64; 4]> = counters
-            .into_iter()
-            .map(|(c, u, cell, e, a, i, act)| ((c, u, cell), [e, a, i, act]))
-            .filter(|(_, counts)| counts != &[0; 4])
-            .collect();
-        expected.retain(|_, counts| counts != &[0; 4]);
+        let (actual, expected) = stored_and_recounted(counters, &recount);
         assert!(expected.values().map(|c| c[2]).sum::<i64>() > 0, "the operations installed something");
         assert_eq!(actual, expected, "the counters drifted from a full recount");
     }
+}
+
+/// A cell's key (committee, unit, cell; blank unit and cell for committee and unit totals) and its
+/// eligible/activated/installed/active_30d counts.
+type Counts = BTreeMap<(String, String, String), [i64; 4]>;
+
+/// The stored counters and the recount's cells summed up to units and committees, both without all-zero rows.
+fn stored_and_recounted(
+    stored: Vec<(String, String, String, i64, i64, i64, i64)>,
+    recount: &[handbook::coverage::counters::Recounted],
+) -> (Counts, Counts) {
+    let mut expected = Counts::new();
+    for c in recount {
+        let committee = c.committee_code.clone();
+        for key in [
+            (committee.clone(), String::new(), String::new()),
+            (committee.clone(), c.unit.clone(), String::new()),
+            (committee.clone(), c.unit.clone(), c.cell.clone()),
+        ] {
+            let sum = expected.entry(key).or_default();
+            for (s, n) in sum.iter_mut().zip([c.eligible, c.activated, c.installed, c.active_30d]) {
+                *s += n;
+            }
+        }
+    }
+    expected.retain(|_, counts| counts != &[0; 4]);
+    let actual = stored
+        .into_iter()
+        .map(|(c, u, cell, e, a, i, act)| ((c, u, cell), [e, a, i, act]))
+        .filter(|(_, counts)| counts != &[0; 4])
+        .collect();
+    (actual, expected)
 }
 
 /// Eligible members with a live device that acknowledged the newest position relevant to their committee, per cell.
@@ -382,21 +400,7 @@ both_backends! {
             })
             .await
             .unwrap();
-        let mut expected: BTreeMap<(String, String, String), [i64; 4]> = BTreeMap::new();
-        for c in &recount {
-            for key in [(c.committee_code.clone(), String::new(), String::new()), (c.committee_code.clone(), c.unit.clone(), String::new()), (c.committee_code.clone(), c.unit.clone(), c.cell.clone())] {
-                let sum = expected.entry(key).or_default();
-                for (s, n) in sum.iter_mut().zip([c.eligible, c.activated, c.installed, c.active_30d]) {
-                    *s += n;
-                }
-            }
-        }
-        let actual: BTreeMap<(String, String, String), [i64; 4]> = counters
-            .into_iter()
-            .map(|(c, u, cell, e, a, i, act)| ((c, u, cell), [e, a, i, act]))
-            .filter(|(_, counts)| counts != &[0; 4])
-            .collect();
-        expected.retain(|_, counts| counts != &[0; 4]);
+        let (actual, expected) = stored_and_recounted(counters, &recount);
         assert_eq!(actual, expected, "the counters equal a full recount");
         // Committees ahead and behind: among those large enough to tell, the shares differ.
         let shares: Vec<f64> = expected
