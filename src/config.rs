@@ -30,6 +30,7 @@ pub mod defaults {
     pub const ATTACHMENT_MAX_BYTES: u64 = 64 * 1024 * 1024;
     pub const MAX_DEVICES: u32 = 5;
     pub const SNAPSHOT_HOUR: u32 = 17;
+    pub const CONSOLE_IDLE_MINUTES: u32 = 30;
     pub const BODY_TIMEOUT: u64 = 20;
     pub const BODY_MIN_RATE: u64 = 500;
 
@@ -108,6 +109,10 @@ pub struct Settings {
     #[arg(long, env = "HANDBOOK_SNAPSHOT_HOUR", default_value_t = defaults::SNAPSHOT_HOUR, value_parser = clap::value_parser!(u32).range(0..24), global = true)]
     pub snapshot_hour: u32,
 
+    /// Minutes a console session may stay unused before it ends (the staff member signs in again).
+    #[arg(long, env = "HANDBOOK_CONSOLE_IDLE_MINUTES", default_value_t = defaults::CONSOLE_IDLE_MINUTES, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub console_idle_minutes: u32,
+
     /// Seconds a client gets to send a request body, extended by one second for every `body_min_rate` bytes it
     /// sends; a slower client is answered 408 and disconnected.
     #[arg(long, env = "HANDBOOK_BODY_TIMEOUT", default_value_t = defaults::BODY_TIMEOUT, global = true)]
@@ -138,6 +143,7 @@ impl Settings {
             attachment_max_bytes: defaults::ATTACHMENT_MAX_BYTES,
             max_devices: defaults::MAX_DEVICES,
             snapshot_hour: defaults::SNAPSHOT_HOUR,
+            console_idle_minutes: defaults::CONSOLE_IDLE_MINUTES,
             body_timeout: defaults::BODY_TIMEOUT,
             body_min_rate: defaults::BODY_MIN_RATE,
         }

@@ -2,7 +2,8 @@
 # The test command: brings what the tests need on a Debian or Ubuntu machine where nothing was installed by hand,
 # then runs `cargo test` with this script's arguments (e.g. `tests/run.sh -- auth::`).
 #   - libpq's headers: diesel's PostgreSQL backend links libpq;
-#   - Chromium and ChromeDriver: the dashboard's browser test drives headless Chromium;
+#   - Chromium and ChromeDriver: the console's browser tests drive headless Chromium; axe-core (npm, into
+#     target/axe) checks every page's accessibility; zbar-tools and poppler-utils read the printed slips;
 #   - PostgreSQL at 127.0.0.1:5432 (user postgres, trust): the machine's cluster is started if it is down, and one is
 #     installed if the machine has none.
 # Installing needs root (apt-get); a machine that has everything installs nothing and needs no root.
@@ -27,6 +28,18 @@ fi
 
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   apt_install chromium chromium-driver
+fi
+if ! command -v zbarimg >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then
+  apt_install zbar-tools poppler-utils
+fi
+
+# axe-core (npm): the console's browser tests inject it into every page to check accessibility.
+if [ ! -f target/axe/node_modules/axe-core/axe.min.js ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    apt_install npm
+  fi
+  mkdir -p target/axe
+  npm install --silent --no-audit --no-fund --prefix target/axe axe-core@4 >/dev/null
 fi
 
 # The newest PostgreSQL cluster version on the machine, if any.

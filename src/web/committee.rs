@@ -4,7 +4,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
-use crate::auth::AuthUser;
 use crate::coverage::report::{CommitteeReport, Counts, HistoryPoint};
 use crate::coverage::routes;
 use crate::error::AppError;
@@ -12,7 +11,7 @@ use crate::state::AppState;
 
 use super::chart::trend_chart;
 use super::layout::{bar, cards, count_cells, number, page, path_segment, percent};
-use super::session::staff_page;
+use super::session::{staff_page, Viewer};
 use super::{html_response, HOME_PATH};
 
 pub(super) async fn committee_page(
@@ -21,10 +20,10 @@ pub(super) async fn committee_page(
     code: web::Path<String>,
 ) -> HttpResponse {
     let state = state.get_ref();
-    staff_page(state, &req, |user| async move { committee_body(state, &user, code.into_inner()).await }).await
+    staff_page(state, &req, |viewer| async move { committee_body(state, &viewer, code.into_inner()).await }).await
 }
 
-async fn committee_body(state: &AppState, user: &AuthUser, code: String) -> Result<HttpResponse, AppError> {
+async fn committee_body(state: &AppState, user: &Viewer, code: String) -> Result<HttpResponse, AppError> {
     let mut report = routes::committee_report(state, user, code.clone()).await?;
     // "Chi bộ 2" before "Chi bộ 10", as people count.
     report.units.sort_by_cached_key(|u| natural_key(&u.unit));

@@ -11,7 +11,8 @@ use super::session::staff_page;
 
 pub(super) async fn city_csv(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let state = state.get_ref();
-    staff_page(state, &req, |user| async move {
+    staff_page(state, &req, |viewer| async move {
+        let user = viewer.user;
         let report = routes::city_report(state, user).await?;
         Ok(csv_response("coverage.csv", report::city_csv_bytes(&report)?))
     })
@@ -25,7 +26,8 @@ pub(super) async fn not_installed_csv(
 ) -> HttpResponse {
     let state = state.get_ref();
     let code = code.into_inner();
-    staff_page(state, &req, |user| async move {
+    staff_page(state, &req, |viewer| async move {
+        let user = viewer.user;
         // The same rule as the API: admins, or that committee's officer; anyone else is told 404.
         routes::committee_report(state, &user, code.clone()).await?;
         let lookup = code.clone();

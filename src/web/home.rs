@@ -6,7 +6,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use crate::auth::AuthUser;
 use crate::coverage::report::{CityReport, CommitteeCoverage};
 use crate::coverage::routes;
 use crate::error::AppError;
@@ -15,7 +14,7 @@ use crate::state::AppState;
 use super::chart::trend_chart;
 use super::html_response;
 use super::layout::{as_of, bar, cards, count_cells, number, page, path_segment, percent};
-use super::session::staff_page;
+use super::session::{staff_page, Viewer};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum SortKey {
@@ -108,13 +107,13 @@ fn sort_committees(committees: &mut [CommitteeCoverage], key: SortKey, descendin
 
 pub(super) async fn home(state: web::Data<AppState>, req: HttpRequest, query: web::Query<SortQuery>) -> HttpResponse {
     let state = state.get_ref();
-    staff_page(state, &req, |user| async move { home_page(state, &user, query.into_inner()).await }).await
+    staff_page(state, &req, |viewer| async move { home_page(state, &viewer, query.into_inner()).await }).await
 }
 
-async fn home_page(state: &AppState, user: &AuthUser, query: SortQuery) -> Result<HttpResponse, AppError> {
+async fn home_page(state: &AppState, user: &Viewer, query: SortQuery) -> Result<HttpResponse, AppError> {
     let key = query.sort.as_deref().and_then(SortKey::parse).unwrap_or(SortKey::Name);
     let descending = query.dir.as_deref() == Some("desc");
-    let mut report = routes::city_report(state, user.clone()).await?;
+    let mut report = routes::city_report(state, user.user.clone()).await?;
     let history = routes::history_points(state, user, None, None, None).await?;
     sort_committees(&mut report.committees, key, descending);
     let title = match user.scope().committee() {
@@ -147,7 +146,7 @@ async fn home_page(state: &AppState, user: &AuthUser, query: SortQuery) -> Resul
     Ok(html_response(StatusCode::OK, page("Độ phủ cài đặt", Some(user), body)))
 }
 
-fn summary(user: &AuthUser, report: &CityReport) -> Markup {
+fn summary(user: &Viewer, report: &CityReport) -> Markup {
     let totals = report.totals;
     let target = report.target;
     let towards_target = if target > 0 { (totals.installed as f64 / target as f64).min(1.0) } else { 0.0 };

@@ -7,9 +7,26 @@ use maud::{html, Markup, DOCTYPE};
 use crate::auth::{AuthUser, Role};
 use crate::coverage::report::Counts;
 
+use super::session::Viewer;
 use super::{assets, HOME_PATH, LOGIN_PATH};
 
-pub(super) fn page(title: &str, user: Option<&AuthUser>, body: Markup) -> Markup {
+/// The console's sections, in the order of the menu: (path, label, admins only).
+const SECTIONS: [(&str, &str, bool); 7] = [
+    (HOME_PATH, "Độ phủ cài đặt", false),
+    ("/dashboard/documents", "Tài liệu", false),
+    ("/dashboard/members", "Đảng viên", false),
+    ("/dashboard/members/import", "Nhập danh sách", false),
+    ("/dashboard/staff", "Cán bộ", true),
+    ("/dashboard/audit", "Nhật ký", false),
+    ("/dashboard/account", "Tài khoản", false),
+];
+
+pub(super) fn page(title: &str, user: Option<&Viewer>, body: Markup) -> Markup {
+    page_with_scripts(title, user, body, &[])
+}
+
+/// A page that also runs scripts (URLs of [`assets`]), loaded at the end of the body.
+pub(super) fn page_with_scripts(title: &str, user: Option<&Viewer>, body: Markup, scripts: &[String]) -> Markup {
     html! {
         (DOCTYPE)
         html lang="vi" {
@@ -22,18 +39,35 @@ pub(super) fn page(title: &str, user: Option<&AuthUser>, body: Markup) -> Markup
                 link rel="stylesheet" href=(assets::console_css_url());
             }
             body {
+                a.skip href="#main" { "Bỏ qua menu" }
                 header.top {
-                    a href=(HOME_PATH) { "Sổ tay đảng viên · Theo dõi cài đặt" }
-                    @if let Some(user) = user {
+                    a href=(HOME_PATH) { "Sổ tay đảng viên · Bảng điều khiển" }
+                    @if let Some(viewer) = user {
                         div.who {
-                            span { (who(user)) }
+                            span { (who(viewer)) }
                             form method="post" action="/dashboard/logout" {
-                                button type="submit" { "Đăng xuất" }
+                                (viewer.csrf_field())
+                                button type="submit" data-action="sign-out" { "Đăng xuất" }
                             }
                         }
                     }
                 }
-                main { (body) }
+                @if let Some(viewer) = user {
+                    nav.sections aria-label="Các mục" {
+                        ul {
+                            @for (path, label, admins_only) in SECTIONS {
+                                @if !admins_only || viewer.is_admin() {
+                                    li { a href=(path) { (label) } }
+                                }
+                            }
+                        }
+                    }
+                }
+                main #main { (body) }
+                script src=(assets::url("console.js")) {}
+                @for script in scripts {
+                    script src=(script) {}
+                }
             }
         }
     }
@@ -47,7 +81,7 @@ fn who(user: &AuthUser) -> String {
     }
 }
 
-pub(super) fn message_page(user: Option<&AuthUser>, title: &str, text: &str) -> Markup {
+pub(super) fn message_page(user: Option<&Viewer>, title: &str, text: &str) -> Markup {
     page(
         title,
         user,

@@ -1,6 +1,8 @@
-//! The staff web console at /dashboard: server-rendered HTML (maud, escaped by default), no JavaScript, nothing
-//! loaded from elsewhere; its stylesheet is a file of this folder served from the binary. Staff sign in with a
-//! form; the session is two cookies, `hb_access` (the access token) and `hb_refresh` (the refresh token), both
+//! The staff web console at /dashboard: server-rendered HTML (maud, escaped by default) that works without
+//! JavaScript; scripts only add to it (upload progress), and like the stylesheet they are files of
+//! `src/web/assets/` served from the binary, nothing loaded from elsewhere. Staff sign in with a
+//! form; the session is cookies, `hb_access` (the access token), `hb_refresh` (the refresh token) and `hb_active`
+//! (when the session was last used, for the idle limit), all
 //! HttpOnly, SameSite=Strict, Path=/dashboard, Secure over TLS. An expired access token is renewed with the
 //! refresh token on the way (both cookies rotate). Who sees what is decided by the same functions as the API
 //! (`coverage::routes::city_report`, `committee_report`, `history_points`).
@@ -22,15 +24,18 @@ mod layout;
 mod session;
 mod sign_in;
 
-pub use session::{ACCESS_COOKIE, REFRESH_COOKIE};
+pub use session::{ACCESS_COOKIE, ACTIVE_COOKIE, REFRESH_COOKIE};
 
 const LOGIN_PATH: &str = "/dashboard/login";
+/// The sign-in page, saying that the last session ended because it was left idle.
+const IDLE_LOGIN_PATH: &str = "/dashboard/login?idle=1";
 const HOME_PATH: &str = "/dashboard";
 
-/// Sent with every console answer: nothing may load from elsewhere (the stylesheet comes from this origin),
-/// nothing may frame the page.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-                                           form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// Sent with every console answer: nothing may load from elsewhere (stylesheet and scripts are files of this
+/// origin, never inline), nothing may frame the page.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
+                                           connect-src 'self'; img-src 'self' data:; form-action 'self'; \
+                                           frame-ancestors 'none'; base-uri 'none'";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(HOME_PATH).get(home::home))

@@ -9,16 +9,22 @@ use crate::auth::user::from_access_token;
 use crate::error::AppError;
 use crate::state::AppState;
 
-use super::layout::{message_page, page};
-use super::session::{finish, over_tls, removal_cookies, same_origin, session_cookies, ACCESS_COOKIE, REFRESH_COOKIE};
+use super::layout::page;
+use super::session::{
+    active_cookie, finish, over_tls, removal_cookies, same_origin, session_cookies, staff_session, CSRF_FIELD,
+    FOREIGN_ORIGIN,
+};
 use super::{html_response, redirect, HOME_PATH, LOGIN_PATH};
 
 pub(super) const MEMBER_REFUSED: &str =
     "Trang này dành cho cán bộ quản lý. Đảng viên vui lòng dùng ứng dụng Sổ tay đảng viên \
                               trên điện thoại.";
 
-pub(super) async fn login_form() -> HttpResponse {
-    html_response(StatusCode::OK, login_page(None, ""))
+const IDLE_ENDED: &str = "Phiên làm việc đã kết thúc vì lâu không thao tác. Vui lòng đăng nhập lại.";
+
+pub(super) async fn login_form(req: HttpRequest) -> HttpResponse {
+    let idle = url::form_urlencoded::parse(req.query_string().as_bytes()).any(|(key, _)| key == "idle");
+    html_response(StatusCode::OK, login_page(idle.then_some(IDLE_ENDED), ""))
 }
 
 #[derive(Default)]
@@ -75,28 +81,35 @@ pub(super) async fn login_submit(state: web::Data<AppState>, req: HttpRequest, b
         }
         return html_response(StatusCode::FORBIDDEN, login_page(Some(MEMBER_REFUSED), &fields.login));
     }
-    finish(session_cookies(&tokens, over_tls(&req)), redirect(HOME_PATH))
+    let secure = over_tls(&req);
+    let mut cookies = session_cookies(&tokens, secure);
+    cookies.push(active_cookie(&state, &user, secure));
+    finish(cookies, redirect(HOME_PATH))
 }
 
-const FOREIGN_ORIGIN: &str = "Yêu cầu đến từ một trang khác nên đã bị từ chối.";
-
-pub(super) async fn logout(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    if !same_origin(&req) {
-        return html_response(StatusCode::FORBIDDEN, message_page(None, "Không đăng xuất được", FOREIGN_ORIGIN));
-    }
-    // The session ends with its access token, also when only the access cookie came back.
-    let session = req.cookie(ACCESS_COOKIE).and_then(|access| from_access_token(&state, access.value()).ok());
-    if let Some(family) = session.and_then(|user| user.session) {
-        if let Err(error) = sign_in::end_session(&state, family).await {
-            return error.error_response();
+/// Signing out: a form with the session's CSRF token. The session (its refresh family, and with it the access
+/// token) ends; without a session there is nothing to end, and the browser is sent to sign in.
+pub(super) async fn logout(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let csrf = url::form_urlencoded::parse(&body).find(|(key, _)| key == CSRF_FIELD).map(|(_, value)| value);
+    let secure = over_tls(&req);
+    if same_origin(&req) {
+        if let Ok(session) = staff_session(&state, &req).await {
+            if !session.viewer.accepts(csrf.as_deref()) {
+                // A stale form: the page is shown again with a fresh token rather than leaving the session open
+                // without a word.
+                return super::session::finish_stale(session);
+            }
+            if let Some(family) = session.viewer.user.session.clone() {
+                if let Err(error) = sign_in::end_session(&state, family).await {
+                    return error.error_response();
+                }
+            }
         }
+    } else {
+        let page = super::layout::message_page(None, "Không đăng xuất được", FOREIGN_ORIGIN);
+        return html_response(StatusCode::FORBIDDEN, page);
     }
-    if let Some(refresh) = req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned()).filter(|v| !v.is_empty()) {
-        if let Err(error) = sign_in::logout(&state, refresh).await {
-            return error.error_response();
-        }
-    }
-    finish(removal_cookies(over_tls(&req)), redirect(LOGIN_PATH))
+    finish(removal_cookies(secure), redirect(LOGIN_PATH))
 }
 
 fn login_page(message: Option<&str>, login: &str) -> Markup {

@@ -1,63 +1,15 @@
 //! The officers' dashboard: sign-in form, cookie session, scoping, escaping, sign-out, CSV downloads (on both
 //! backends, in process), and a browser test that drives headless Chromium against the real binary.
 
-use crate::harness::{Answer, TestApp, MEMBERS_CSV, STAFF_PASSWORD};
-use actix_web::cookie::{Cookie, SameSite};
+use crate::harness::console::{assert_html_page, login_form, set_cookies, with_cookie, Console};
+use crate::harness::{TestApp, MEMBERS_CSV, STAFF_PASSWORD};
+use actix_web::cookie::SameSite;
 use actix_web::http::header;
 use actix_web::test::TestRequest;
 use serde_json::json;
 
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
-
-fn login_form(login: &str, password: &str) -> TestRequest {
-    let body: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("login", login)
-        .append_pair("password", password)
-        .finish();
-    TestRequest::post()
-        .uri("/dashboard/login")
-        .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
-        .set_payload(body)
-}
-
-fn with_cookie(path: &str, cookie: String) -> TestRequest {
-    TestRequest::get().uri(path).insert_header((header::COOKIE, cookie))
-}
-
-fn set_cookies(answer: &Answer) -> Vec<Cookie<'static>> {
-    answer
-        .headers
-        .get_all(header::SET_COOKIE)
-        .map(|value| Cookie::parse(value.to_str().unwrap().to_owned()).expect("a valid Set-Cookie"))
-        .collect()
-}
-
-/// The session cookies a sign-in set, as a `Cookie` request header.
-struct Browser {
-    access: String,
-    refresh: String,
-}
-
-impl Browser {
-    fn header(&self) -> String {
-        format!("hb_access={}; hb_refresh={}", self.access, self.refresh)
-    }
-
-    fn get(&self, path: &str) -> TestRequest {
-        TestRequest::get().uri(path).insert_header((header::COOKIE, self.header()))
-    }
-}
-
-async fn sign_in(app: &TestApp, login: &str, password: &str) -> Browser {
-    let answer = app.send(login_form(login, password)).await;
-    assert_eq!(answer.status, 303, "{}", answer.text());
-    assert_eq!(answer.header("location"), Some("/dashboard"));
-    let cookies = set_cookies(&answer);
-    let value = |name: &str| {
-        cookies.iter().find(|c| c.name() == name).unwrap_or_else(|| panic!("no {name} cookie")).value().to_owned()
-    };
-    Browser { access: value("hb_access"), refresh: value("hb_refresh") }
+async fn sign_in(app: &TestApp, login: &str, password: &str) -> Console {
+    Console::sign_in(app, login, password).await
 }
 
 /// HK and BD with the four members, and the city admin; returns the admin's bearer token.
@@ -66,19 +18,6 @@ async fn setup(app: &TestApp) -> String {
     let admin = app.staff_token("city.admin", "admin", None).await;
     app.import(&admin, MEMBERS_CSV).await;
     admin
-}
-
-fn assert_html_page(answer: &Answer, status: u16) -> String {
-    let body = String::from_utf8_lossy(&answer.body).into_owned();
-    assert_eq!(answer.status.as_u16(), status, "{body}");
-    assert_eq!(answer.header("content-type"), Some("text/html; charset=utf-8"), "{body}");
-    assert_eq!(answer.header("content-security-policy"), Some(CSP));
-    assert_eq!(answer.header("cache-control"), Some("no-store"));
-    // With the service-wide `no-referrer`, browsers would post the pages' forms with `Origin: null`.
-    assert_eq!(answer.header("referrer-policy"), Some("same-origin"));
-    assert!(body.starts_with("<!DOCTYPE html><html lang=\"vi\">"), "{body}");
-    assert!(body.contains(r#"<meta name="viewport" content="width=device-width, initial-scale=1">"#));
-    body
 }
 
 fn position(body: &str, needle: &str) -> usize {
@@ -165,7 +104,7 @@ both_backends! {
         let answer = app.send(with_cookie("/dashboard", "hb_access=forged; hb_refresh=spent".into())).await;
         assert_eq!(answer.status, 303);
         let cleared = set_cookies(&answer);
-        assert_eq!(cleared.len(), 2);
+        assert_eq!(cleared.len(), 3);
         let zero = Some(actix_web::cookie::time::Duration::ZERO);
         assert!(cleared.iter().all(|c| c.value().is_empty() && c.max_age() == zero));
 
@@ -212,7 +151,7 @@ both_backends! {
         let answer = app.send(login_form("city.admin", STAFF_PASSWORD)).await;
         assert_eq!(answer.status, 303, "{}", answer.text());
         let cookies = set_cookies(&answer);
-        assert_eq!(cookies.iter().map(|c| c.name()).collect::<Vec<_>>(), ["hb_access", "hb_refresh"]);
+        assert_eq!(cookies.iter().map(|c| c.name()).collect::<Vec<_>>(), ["hb_access", "hb_refresh", "hb_active"]);
         for cookie in &cookies {
             assert_eq!(cookie.http_only(), Some(true), "{cookie}");
             assert_eq!(cookie.same_site(), Some(SameSite::Strict), "{cookie}");
@@ -225,7 +164,8 @@ both_backends! {
 
         let page = app.send(browser.get("/dashboard")).await;
         let body = assert_html_page(&page, 200);
-        assert!(set_cookies(&page).is_empty(), "a valid access cookie needs no renewal");
+        let renewed: Vec<_> = set_cookies(&page).iter().map(|c| c.name().to_owned()).collect();
+        assert_eq!(renewed, ["hb_active"], "a valid access cookie needs no renewal, only the activity stamp");
         for needle in ["Toàn thành phố", "418.000", "Đảng bộ HK", "Đảng bộ BD", r#"href="/dashboard/committees/HK""#,
             r#"href="/dashboard/committees/BD""#, r#"href="/dashboard/coverage.csv""#,
             r#"href="/dashboard/committees/HK/not-installed.csv""#, "/api/v1/coverage.csv", "Đăng xuất",
@@ -349,32 +289,74 @@ both_backends! {
             None,
             chrono::Utc::now().timestamp() - 3600,
         );
-        let stale = Browser { access: expired, refresh: browser.refresh.clone() };
+        let stale = Console { access: expired, ..browser.clone() };
         let page = app.send(stale.get("/dashboard")).await;
         assert_html_page(&page, 200);
         let renewed = set_cookies(&page);
         let names: Vec<&str> = renewed.iter().map(|c| c.name()).collect();
-        assert_eq!(names, ["hb_access", "hb_refresh"], "both cookies rotate");
+        assert_eq!(names, ["hb_access", "hb_refresh", "hb_active"], "both tokens rotate, the activity is stamped");
         assert!(renewed.iter().all(|c| c.http_only() == Some(true) && c.same_site() == Some(SameSite::Strict)));
-        let fresh = Browser { access: renewed[0].value().to_owned(), refresh: renewed[1].value().to_owned() };
+        let fresh = Console {
+            access: renewed[0].value().to_owned(),
+            refresh: renewed[1].value().to_owned(),
+            active: renewed[2].value().to_owned(),
+            ..browser.clone()
+        };
         assert_ne!(fresh.refresh, browser.refresh);
         assert_html_page(&app.send(fresh.get("/dashboard")).await, 200);
         // No access cookie at all, a working refresh cookie: renewed too.
         let page = app
-            .send(with_cookie("/dashboard", format!("hb_refresh={}", fresh.refresh)))
+            .send(with_cookie("/dashboard", format!("hb_refresh={}; hb_active={}", fresh.refresh, fresh.active)))
             .await;
         assert_html_page(&page, 200);
-        assert_eq!(set_cookies(&page).len(), 2);
+        assert_eq!(set_cookies(&page).len(), 3);
+    }
+
+    async fn a_session_left_idle_ends_and_a_forged_stamp_does_not_extend_it(app: TestApp) {
+        setup(&app).await;
+        let browser = sign_in(&app, "city.admin", STAFF_PASSWORD).await;
+        let (at, _) = browser.active.split_once('.').unwrap();
+        let family = handbook::auth::tokens::verify(&app.state.auth.keys, &browser.access).unwrap().sid.unwrap();
+        // The stamp as the service writes it, `<unix seconds>.<HMAC-SHA256 of the session and the time>`.
+        let stamp = |seconds: i64| {
+            use hmac::Mac;
+            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(app.state.auth.keys.cursor_key()).unwrap();
+            mac.update(b"handbook console active");
+            for part in [family.as_str(), &seconds.to_string()] {
+                mac.update(b"\0");
+                mac.update(part.as_bytes());
+            }
+            let mac = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, mac.finalize().into_bytes());
+            format!("{seconds}.{mac}")
+        };
+        let now: i64 = at.parse().unwrap();
+        assert_eq!(stamp(now), browser.active, "the test writes stamps as the service does");
+        // 29 minutes idle: still signed in. A stamp moved forward by hand, or missing: signed out.
+        let recent = Console { active: stamp(now - 29 * 60), ..browser.clone() };
+        assert_html_page(&app.send(recent.get("/dashboard")).await, 200);
+        for forged in [format!("{}.{}", now + 3600, browser.active.split_once('.').unwrap().1), String::new()] {
+            let other = sign_in(&app, "city.admin", STAFF_PASSWORD).await;
+            let answer = app.send(Console { active: forged.clone(), ..other.clone() }.get("/dashboard")).await;
+            assert_eq!(answer.status, 303, "{forged}");
+            assert_eq!(answer.header("location"), Some("/dashboard/login?idle=1"));
+            assert!(!refresh_works(&app, &other.refresh).await, "the idle session is ended, not only forgotten");
+        }
+        let idle = Console { active: stamp(now - 31 * 60), ..browser.clone() };
+        let answer = app.send(idle.get("/dashboard/committees/HK")).await;
+        assert_eq!(answer.status, 303);
+        assert_eq!(answer.header("location"), Some("/dashboard/login?idle=1"));
+        assert!(set_cookies(&answer).iter().all(|c| c.value().is_empty()), "the cookies are cleared");
+        assert!(!refresh_works(&app, &browser.refresh).await);
+        app.get_as(&browser.access, "/api/v1/me").await.problem(401);
+        let form = assert_html_page(&app.get("/dashboard/login?idle=1").await, 200);
+        assert!(form.contains("Phiên làm việc đã kết thúc vì lâu không thao tác"), "{form}");
     }
 
     async fn sign_out_checks_the_origin_and_revokes_the_refresh_family(app: TestApp) {
         setup(&app).await;
         let browser = sign_in(&app, "city.admin", STAFF_PASSWORD).await;
         let logout = |origin: Option<(&'static str, &'static str)>| {
-            let mut request = TestRequest::post()
-                .uri("/dashboard/logout")
-                .insert_header((header::HOST, "sotay.test"))
-                .insert_header((header::COOKIE, browser.header()));
+            let mut request = browser.post_form("/dashboard/logout", &[]).insert_header((header::HOST, "sotay.test"));
             if let Some(pair) = origin {
                 request = request.insert_header(pair);
             }
@@ -388,12 +370,19 @@ both_backends! {
             assert!(set_cookies(&answer).is_empty(), "{foreign:?}");
         }
         assert_html_page(&app.send(browser.get("/dashboard")).await, 200);
+        // From this origin but without the session's CSRF token (a form of another session, or none): refused.
+        for token in ["", "forged"] {
+            let stale = Console { csrf: token.to_owned(), ..browser.clone() };
+            let answer = app.send(stale.post_form("/dashboard/logout", &[])).await;
+            assert!(assert_html_page(&answer, 403).contains("Vui lòng tải lại trang"), "{token:?}");
+                    }
+        assert_html_page(&app.send(browser.get("/dashboard")).await, 200);
 
         let answer = app.send(logout(Some(("origin", "http://sotay.test")))).await;
         assert_eq!(answer.status, 303, "{}", answer.text());
         assert_eq!(answer.header("location"), Some("/dashboard/login"));
         let cleared = set_cookies(&answer);
-        assert_eq!(cleared.len(), 2);
+        assert_eq!(cleared.len(), 3);
         assert!(cleared.iter().all(|c| c.value().is_empty() && c.path() == Some("/dashboard")));
         assert!(!refresh_works(&app, &browser.refresh).await, "the refresh family is revoked");
         let again = app.send(with_cookie("/dashboard", format!("hb_refresh={}", browser.refresh))).await;
@@ -401,9 +390,7 @@ both_backends! {
 
         // Without Origin or Referer (SameSite=Strict keeps cross-site posts cookie-less anyway) it works too.
         let second = sign_in(&app, "city.admin", STAFF_PASSWORD).await;
-        let answer = app
-            .send(TestRequest::post().uri("/dashboard/logout").insert_header((header::COOKIE, second.header())))
-            .await;
+        let answer = app.send(second.post_form("/dashboard/logout", &[])).await;
         assert_eq!(answer.status, 303);
         assert!(!refresh_works(&app, &second.refresh).await);
     }

@@ -200,11 +200,21 @@ both_backends! {
             .get_all(header::SET_COOKIE)
             .map(|v| actix_web::cookie::Cookie::parse(v.to_str().unwrap().to_owned()).unwrap())
             .collect();
-        let access_cookie = cookies.iter().find(|c| c.name() == "hb_access").unwrap().value().to_owned();
-        let only_access = format!("hb_access={access_cookie}");
+        let cookie = |name: &str| cookies.iter().find(|c| c.name() == name).unwrap().value().to_owned();
+        let access_cookie = cookie("hb_access");
+        let only_access = format!("hb_access={access_cookie}; hb_active={}", cookie("hb_active"));
         let page = app.send(TestRequest::get().uri("/dashboard").insert_header((header::COOKIE, only_access.clone()))).await;
         assert_eq!(page.status, 200);
-        let out = app.send(TestRequest::post().uri("/dashboard/logout").insert_header((header::COOKIE, only_access.clone()))).await;
+        let csrf = crate::harness::console::csrf_of(&page.text()).unwrap();
+        let out = app
+            .send(
+                TestRequest::post()
+                    .uri("/dashboard/logout")
+                    .insert_header((header::COOKIE, only_access.clone()))
+                    .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+                    .set_payload(format!("csrf={csrf}")),
+            )
+            .await;
         assert_eq!(out.status, 303);
         // A copy of the cookie kept by whoever had it no longer opens the dashboard, nor the API.
         let page = app.send(TestRequest::get().uri("/dashboard").insert_header((header::COOKIE, only_access))).await;

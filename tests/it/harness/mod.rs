@@ -3,12 +3,14 @@
 //! - `databases`: a fresh SQLite file or a PostgreSQL database cloned from a migrated template per test;
 //! - `fixtures`: committees, members, staff and their tokens;
 //! - `sync_client`: the reference sync client;
+//! - `console`: the staff console in process (sign-in form, session cookies, forms with the CSRF token);
 //! - `routes`: the operations of the OpenAPI document and the dashboard's routes, for the tests that cover
 //!   every route;
 //! - `process`: the real binary in a process of its own.
 
 #[macro_use]
 mod app;
+pub mod console;
 mod databases;
 mod fixtures;
 pub mod process;
