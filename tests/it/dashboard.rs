@@ -5,7 +5,6 @@ use crate::harness::console::{assert_html_page, login_form, set_cookies, with_co
 use crate::harness::{TestApp, MEMBERS_CSV, STAFF_PASSWORD};
 use actix_web::cookie::SameSite;
 use actix_web::http::header;
-use actix_web::test::TestRequest;
 use serde_json::json;
 
 async fn sign_in(app: &TestApp, login: &str, password: &str) -> Console {

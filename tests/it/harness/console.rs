@@ -114,6 +114,7 @@ impl Console {
 
     /// A form with files, posted as a browser does: `multipart/form-data`, with the session's CSRF token first.
     /// `files`: (field name, file name, content type, bytes).
+    #[allow(dead_code)] // the upload forms' tests
     pub fn post_multipart(
         &self,
         path: &str,
