@@ -77,7 +77,7 @@ pub(super) fn trend_chart(points: &[HistoryPoint], subject: &str, snapshot_hour_
             }
             details {
                 summary { "Xem số liệu từng ngày" }
-                div.scroll {
+                div.scroll tabindex="0" role="region" aria-label="Bảng số liệu xu hướng" {
                     table {
                         thead { tr { th scope="col" { "Ngày" } th.num scope="col" { "Đủ điều kiện" }
                             th.num scope="col" { "Đã cài đặt" } th.num scope="col" { "Tỉ lệ" } } }

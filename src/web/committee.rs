@@ -58,7 +58,7 @@ fn committee_markup(report: &CommitteeReport, history: &[HistoryPoint], snapshot
             @if report.units.is_empty() {
                 p.empty { "Đảng bộ chưa có đảng viên đủ điều kiện." }
             } @else {
-                div.scroll {
+                div.scroll tabindex="0" role="region" aria-label="Bảng đơn vị và chi bộ" {
                     table.units {
                         thead {
                             tr {

@@ -204,7 +204,7 @@ fn committee_table(report: &CityReport, key: SortKey, descending: bool) -> Marku
         }
     };
     html! {
-        div.scroll {
+        div.scroll tabindex="0" role="region" aria-label="Bảng các đảng bộ" {
             table.committees {
                 thead {
                     tr {

@@ -6,10 +6,12 @@
 //! - `console`: the staff console in process (sign-in form, session cookies, forms with the CSRF token);
 //! - `routes`: the operations of the OpenAPI document and the dashboard's routes, for the tests that cover
 //!   every route;
-//! - `process`: the real binary in a process of its own.
+//! - `process`: the real binary in a process of its own;
+//! - `browser`: the binary and headless Chromium (WebDriver), axe-core and screenshots, for the browser tests.
 
 #[macro_use]
 mod app;
+pub mod browser;
 pub mod console;
 mod databases;
 mod fixtures;
