@@ -1,10 +1,12 @@
 //! The authorization matrix: every route, called by every kind of caller, with the status each must get.
-//! A route of the OpenAPI document or of the dashboard without a row here fails the suite.
+//! A route of the OpenAPI document without a row in `matrix`, or of the console without a row in `console_matrix`,
+//! fails the suite.
 
 use std::collections::BTreeSet;
 
+use crate::harness::console::Console;
 use crate::harness::routes::{self, Route};
-use crate::harness::{Backend, TestApp, MEMBERS_CSV};
+use crate::harness::{Backend, TestApp, MEMBERS_CSV, STAFF_PASSWORD};
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use serde_json::json;
@@ -199,25 +201,6 @@ fn matrix() -> Vec<Row> {
         ("/api/v1/coverage/history", Method::GET, "/api/v1/coverage/history", "", STAFF_200),
         ("/api/v1/coverage/{code}", Method::GET, "/api/v1/coverage/HK", "", STAFF_OF_A),
         ("/api/v1/coverage/{code}/not-installed", Method::GET, "/api/v1/coverage/HK/not-installed", "", STAFF_OF_A),
-        // The dashboard authenticates by its session cookie, never by a bearer token: every caller here sends
-        // only `Authorization: Bearer`, so each is treated as signed out and sent to the sign-in page.
-        ("/dashboard", Method::GET, "/dashboard", "", [303; 9]),
-        ("/dashboard/committees/{code}", Method::GET, "/dashboard/committees/HK", "", [303; 9]),
-        ("/dashboard/coverage.csv", Method::GET, "/dashboard/coverage.csv", "", [303; 9]),
-        (
-            "/dashboard/committees/{code}/not-installed.csv",
-            Method::GET,
-            "/dashboard/committees/HK/not-installed.csv",
-            "",
-            [303; 9],
-        ),
-        ("/dashboard/login", Method::GET, "/dashboard/login", "", PUBLIC_200),
-        // The console's stylesheet (public: the sign-in page needs it).
-        ("/dashboard/assets/{file}", Method::GET, "/dashboard/assets/console.css", "", PUBLIC_200),
-        // No login and password in the form: the form again, 400, for everyone alike (and nothing throttled).
-        ("/dashboard/login", Method::POST, "/dashboard/login", "", [400; 9]),
-        // Signing out needs no session: it clears the cookies (there are none) and goes to the sign-in page.
-        ("/dashboard/logout", Method::POST, "/dashboard/logout", "", [303; 9]),
         // Anyone may call these; bad credentials are 401 for all alike.
         ("/api/v1/auth/login", Method::POST, "/api/v1/auth/login", "LOGIN", [401; 9]),
         ("/api/v1/auth/activate", Method::POST, "/api/v1/auth/activate", "ACTIVATE", [401; 9]),
@@ -226,17 +209,74 @@ fn matrix() -> Vec<Row> {
     ]
 }
 
-/// The matrix has exactly one row per route: each operation of the OpenAPI document and each dashboard route
-/// (`harness::routes`) has a row, and each row names one of them.
+/// The console's callers: each signed in through the sign-in form (the member with its own token put in the cookie
+/// by hand, since the form refuses members), so every page and form is reached with a real session.
+const CONSOLE_CALLERS: [&str; 5] = ["no session", "member A", "officer A", "officer B", "admin"];
+
+/// (route pattern, method, concrete path, form fields, expected status per caller in CONSOLE_CALLERS order).
+/// Forms are posted with the caller's CSRF token; `{doc}` is committee A's published document.
+type ConsoleRow = (&'static str, Method, &'static str, &'static [(&'static str, &'static str)], [u16; 5]);
+
+fn console_matrix() -> Vec<ConsoleRow> {
+    /// Staff pages: no session goes to sign in, a member is refused, every staff member sees its own.
+    const STAFF_PAGE: [u16; 5] = [303, 403, 200, 200, 200];
+    /// Committee A's pages: B's officer is told they do not exist.
+    const OF_A: [u16; 5] = [303, 403, 200, 404, 200];
+    vec![
+        ("/dashboard/login", Method::GET, "/dashboard/login", &[], [200; 5]),
+        ("/dashboard/assets/{file}", Method::GET, "/dashboard/assets/console.js", &[], [200; 5]),
+        // No login and password in the form: the form again, 400, for everyone alike.
+        ("/dashboard/login", Method::POST, "/dashboard/login", &[], [400; 5]),
+        ("/dashboard", Method::GET, "/dashboard", &[], STAFF_PAGE),
+        ("/dashboard/coverage.csv", Method::GET, "/dashboard/coverage.csv", &[], STAFF_PAGE),
+        ("/dashboard/committees/{code}", Method::GET, "/dashboard/committees/HK", &[], OF_A),
+        (
+            "/dashboard/committees/{code}/not-installed.csv",
+            Method::GET,
+            "/dashboard/committees/HK/not-installed.csv",
+            &[],
+            OF_A,
+        ),
+        // Last: it ends each caller's session. Without a staff session there is nothing to end: to sign in.
+        ("/dashboard/logout", Method::POST, "/dashboard/logout", &[], [303; 5]),
+    ]
+}
+
+/// The console's sessions of CONSOLE_CALLERS (None: no cookies at all).
+async fn console_sessions(app: &TestApp, fixture: &Fixture) -> Vec<Option<Console>> {
+    let member = fixture.tokens[1].clone().unwrap();
+    vec![
+        None,
+        Some(Console { access: member, refresh: String::new(), active: String::new(), csrf: String::new() }),
+        Some(Console::sign_in(app, "officer.a", STAFF_PASSWORD).await),
+        Some(Console::sign_in(app, "officer.b", STAFF_PASSWORD).await),
+        Some(Console::sign_in(app, "city.admin", STAFF_PASSWORD).await),
+    ]
+}
+
+/// The console's matrix has exactly one row per console route too.
+#[actix_web::test]
+async fn every_console_route_has_a_row_in_the_console_matrix() {
+    let rows: BTreeSet<Route> =
+        console_matrix().iter().map(|(pattern, method, ..)| Route::new(method, pattern)).collect();
+    let routes = routes::dashboard();
+    let missing: Vec<String> = routes.difference(&rows).map(Route::to_string).collect();
+    assert!(missing.is_empty(), "console routes without a row in the console matrix: {missing:?}");
+    let unknown: Vec<String> = rows.difference(&routes).map(Route::to_string).collect();
+    assert!(unknown.is_empty(), "rows for no console route: {unknown:?}");
+}
+
+/// The matrix has exactly one row per operation of the OpenAPI document (`harness::routes`), and each row names
+/// one of them. The console's routes are in the console matrix.
 #[actix_web::test]
 async fn every_route_has_a_row_in_the_matrix() {
     let app = TestApp::start(Backend::Sqlite).await;
-    let routes = routes::all(&app).await;
+    let routes = routes::operations(&routes::document(&app).await);
     let rows: BTreeSet<Route> = matrix().iter().map(|(pattern, method, ..)| Route::new(method, pattern)).collect();
     let missing: Vec<String> = routes.difference(&rows).map(Route::to_string).collect();
     assert!(missing.is_empty(), "routes without a row in the authorization matrix: {missing:?}");
     let unknown: Vec<String> = rows.difference(&routes).map(Route::to_string).collect();
-    assert!(unknown.is_empty(), "rows for no documented operation and no dashboard route: {unknown:?}");
+    assert!(unknown.is_empty(), "rows for no documented operation: {unknown:?}");
 }
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
@@ -358,5 +398,64 @@ both_backends! {
             }
         }
         assert!(wrong.is_empty(), "authorization matrix violations:\n{}", wrong.join("\n"));
+    }
+
+    async fn every_console_caller_gets_exactly_its_status_on_every_console_route(app: TestApp) {
+        let fixture = fixture(&app).await;
+        let sessions = console_sessions(&app, &fixture).await;
+        let mut wrong = Vec::new();
+        for (route, method, path, fields, expected) in console_matrix() {
+            let path = path.replace("{doc}", &fixture.document);
+            for (index, session) in sessions.iter().enumerate() {
+                let request = match (session, method.clone()) {
+                    (Some(session), Method::POST) => session.post_form(&path, fields),
+                    (Some(session), method) => session.get(&path).method(method),
+                    (None, Method::POST) => TestRequest::post()
+                        .uri(&path)
+                        .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                        .set_payload(url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields.iter()).finish()),
+                    (None, method) => TestRequest::default().method(method).uri(&path),
+                };
+                let answer = app.send(request).await;
+                if answer.status.as_u16() != expected[index] {
+                    wrong.push(format!("{method} {route} as {}: {} (expected {})", CONSOLE_CALLERS[index], answer.status, expected[index]));
+                }
+            }
+            // The console authenticates by its session cookie, never by a bearer token: the API's admin token
+            // alone is answered as no session.
+            let bearer = TestRequest::default()
+                .method(method.clone())
+                .uri(&path)
+                .insert_header(("authorization", format!("Bearer {}", fixture.tokens[5].as_deref().unwrap())));
+            let answer = app.send(bearer).await;
+            if answer.status.as_u16() != expected[0] {
+                wrong.push(format!("{method} {route} with the admin's bearer token: {} (expected {})", answer.status, expected[0]));
+            }
+        }
+        assert!(wrong.is_empty(), "console authorization matrix violations:\n{}", wrong.join("\n"));
+    }
+
+    async fn every_console_form_refuses_a_post_without_the_sessions_csrf_token(app: TestApp) {
+        let fixture = fixture(&app).await;
+        let admin = Console::sign_in(&app, "city.admin", STAFF_PASSWORD).await;
+        let other = Console::sign_in(&app, "city.admin", STAFF_PASSWORD).await;
+        let mut wrong = Vec::new();
+        for (route, method, path, fields, _) in console_matrix() {
+            // The sign-in form has no session to tie a token to (Origin check and SameSite defend it).
+            if method != Method::POST || route == "/dashboard/login" {
+                continue;
+            }
+            let path = path.replace("{doc}", &fixture.document);
+            for csrf in [String::new(), other.csrf.clone()] {
+                let forged = Console { csrf: csrf.clone(), ..admin.clone() };
+                let answer = app.send(forged.post_form(&path, fields)).await;
+                if answer.status != 403 {
+                    wrong.push(format!("POST {route} with csrf {csrf:?}: {}", answer.status));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "forms accepted without the session's CSRF token:\n{}", wrong.join("\n"));
+        // The session was left alone.
+        assert_eq!(app.send(admin.get("/dashboard")).await.status, 200);
     }
 }

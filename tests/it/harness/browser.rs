@@ -229,6 +229,7 @@ impl Site {
     }
 
     /// Signs in with the API; the access token.
+    #[allow(dead_code)] // the flows that check what the API sees
     pub fn token(&self, login: &str, password: &str) -> String {
         let body = json!({"login": login, "password": password});
         let (status, text) = http(self.port, "POST", "/api/v1/auth/login", Some(&body)).expect("the service answers");
@@ -255,6 +256,7 @@ impl Drop for Browser {
 
 /// What axe-core found on a page that is serious or critical: (rule, impact, help, first elements).
 #[derive(Debug, serde::Deserialize)]
+#[allow(dead_code)] // shown by Debug in the failure message
 pub struct Violation {
     pub id: String,
     pub impact: Option<String>,
