@@ -360,12 +360,14 @@ impl Browser {
     }
 
     /// Chooses a file in an `<input type=file>`.
+    #[allow(dead_code)] // the console flows
     pub fn choose_file(&self, css: &str, file: &Path) {
         let element = self.find(css);
         self.call("POST", &format!("/element/{element}/value"), Some(json!({ "text": file.display().to_string() })));
     }
 
     /// Selects the `<option>` of a `<select>` with this value.
+    #[allow(dead_code)] // the console flows
     pub fn select(&self, css: &str, value: &str) {
         self.click(&format!("{css} option[value='{value}']"));
     }
@@ -392,6 +394,7 @@ impl Browser {
     }
 
     /// Waits until the page's text contains `text`.
+    #[allow(dead_code)] // the console flows
     pub fn wait_for_text(&self, text: &str) {
         let started = Instant::now();
         while !self.text().contains(text) {
@@ -420,6 +423,7 @@ impl Browser {
     }
 
     /// The page printed to PDF (A4, backgrounds), as Chromium's "Save as PDF" would.
+    #[allow(dead_code)] // the console flows
     pub fn print_pdf(&self) -> Vec<u8> {
         let pdf = self.call(
             "POST",

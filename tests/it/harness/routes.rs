@@ -79,13 +79,6 @@ pub fn dashboard() -> BTreeSet<Route> {
     DASHBOARD.iter().map(|(method, path)| Route::new(method, path)).collect()
 }
 
-/// Every route: the document's operations and the dashboard's.
-pub async fn all(app: &TestApp) -> BTreeSet<Route> {
-    let mut routes = operations(&document(app).await);
-    routes.extend(dashboard());
-    routes
-}
-
 /// A concrete path for a pattern: each `{parameter}` filled with a value of the right shape.
 pub fn concrete(pattern: &str) -> String {
     pattern
