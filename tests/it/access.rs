@@ -88,6 +88,29 @@ fn matrix() -> Vec<Row> {
             r#"{"login": "new.officer", "password": "long enough", "role": "officer", "committee_code": "HK"}"#,
             [401, 403, 403, 403, 403, 201, 401, 401, 401],
         ),
+        ("/api/v1/admin/staff", Method::GET, "/api/v1/admin/staff", "", [401, 403, 403, 403, 403, 200, 401, 401, 401]),
+        // The account the row above created (none of the callers: their sessions must live on).
+        (
+            "/api/v1/admin/staff/{login}/disable",
+            Method::POST,
+            "/api/v1/admin/staff/new.officer/disable",
+            "",
+            [401, 403, 403, 403, 403, 200, 401, 401, 401],
+        ),
+        (
+            "/api/v1/admin/staff/{login}/enable",
+            Method::POST,
+            "/api/v1/admin/staff/new.officer/enable",
+            "",
+            [401, 403, 403, 403, 403, 200, 401, 401, 401],
+        ),
+        (
+            "/api/v1/admin/staff/{login}/password-reset",
+            Method::POST,
+            "/api/v1/admin/staff/new.officer/password-reset",
+            "",
+            [401, 403, 403, 403, 403, 200, 401, 401, 401],
+        ),
         (
             "/api/v1/auth/password",
             Method::POST,
@@ -223,6 +246,37 @@ fn matrix() -> Vec<Row> {
         ("/api/v1/auth/activate", Method::POST, "/api/v1/auth/activate", "ACTIVATE", [401; 9]),
         ("/api/v1/auth/refresh", Method::POST, "/api/v1/auth/refresh", r#"{"refresh_token": "not-a-token"}"#, [401; 9]),
         ("/api/v1/auth/logout", Method::POST, "/api/v1/auth/logout", r#"{"refresh_token": "not-a-token"}"#, [204; 9]),
+        // The console's staff, audit and account pages, with bearer tokens only: signed out, to the sign-in page.
+        ("/dashboard/staff", Method::GET, "/dashboard/staff", "", [303; 9]),
+        ("/dashboard/staff", Method::POST, "/dashboard/staff", "", [303; 9]),
+        ("/dashboard/staff/{login}/disable", Method::POST, "/dashboard/staff/officer.a/disable", "", [303; 9]),
+        ("/dashboard/staff/{login}/enable", Method::POST, "/dashboard/staff/officer.a/enable", "", [303; 9]),
+        (
+            "/dashboard/staff/{login}/password-reset",
+            Method::POST,
+            "/dashboard/staff/officer.a/password-reset",
+            "",
+            [303; 9],
+        ),
+        ("/dashboard/audit", Method::GET, "/dashboard/audit", "", [303; 9]),
+        ("/dashboard/audit.csv", Method::GET, "/dashboard/audit.csv", "", [303; 9]),
+        ("/dashboard/account", Method::GET, "/dashboard/account", "", [303; 9]),
+        ("/dashboard/account/password", Method::POST, "/dashboard/account/password", "", [303; 9]),
+        (
+            "/dashboard/account/sign-out-everywhere",
+            Method::POST,
+            "/dashboard/account/sign-out-everywhere",
+            "",
+            [303; 9],
+        ),
+        // LAST: it ends every session of each caller that signs out everywhere, so no row may follow it.
+        (
+            "/api/v1/auth/logout-all",
+            Method::POST,
+            "/api/v1/auth/logout-all",
+            "",
+            [401, 204, 204, 204, 204, 204, 401, 401, 401],
+        ),
     ]
 }
 
