@@ -17,13 +17,25 @@ pub fn routes(routes: &mut Routes) {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct AuditQuery {
+    /// Entries by this staff login only (case does not matter).
+    actor: Option<String>,
+    /// Entries of this action only, e.g. `document.publish`.
+    action: Option<String>,
+    /// Entries about this target only: a card number, a document id, a committee code, a login…
+    target: Option<String>,
+    /// First day, YYYY-MM-DD, in Hanoi time (UTC+7), included.
+    #[param(example = "2026-11-01")]
+    from: Option<String>,
+    /// Last day, YYYY-MM-DD, in Hanoi time (UTC+7), included.
+    #[param(example = "2026-11-30")]
+    to: Option<String>,
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
-    /// The `next` of the previous page.
+    /// The `next` of the previous page (with the same filters).
     after: Option<String>,
 }
 
-/// Admin (everything), officer (entries about its committee).
+/// Admin (everything), officer (entries about its committee). Filters combine; empty ones are ignored.
 #[utoipa::path(
     get,
     path = "/api/v1/admin/audit",
@@ -42,10 +54,16 @@ async fn list(
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
+    let query = query.into_inner();
     let limit = paging::limit(query.limit)?;
-    let before = paging::decode_id(query.after.as_deref())?;
-    let scope = user.scope().into_committee();
-    let rows = state.db.run(move |conn| Ok(super::list(conn, scope.as_deref(), limit, before)?)).await?;
-    let page = Page::from_rows(rows, limit, |entry| entry.id.to_string());
+    let after = super::Key::decode(query.after.as_deref())?;
+    let filter = super::Filter::parse(
+        query.actor.as_deref(),
+        query.action.as_deref(),
+        query.target.as_deref(),
+        query.from.as_deref(),
+        query.to.as_deref(),
+    )?;
+    let page = super::page(&state, &user, filter, limit, after).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(page))
 }

@@ -22,37 +22,80 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// Why a new password is refused. `message` is the API's wording; the console shows its own words for each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    Nul,
+    Blank,
+    TooShort,
+    TooLong,
+    LoginName,
+    Common,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 6] =
+        [Refusal::Nul, Refusal::Blank, Refusal::TooShort, Refusal::TooLong, Refusal::LoginName, Refusal::Common];
+
+    /// The message of the field error (`errors[].message` in the API).
+    pub fn message(self) -> String {
+        match self {
+            Refusal::Nul => "must not contain the character U+0000".to_owned(),
+            Refusal::Blank => "must not be only spaces".to_owned(),
+            Refusal::TooShort => format!("must be at least {MIN_LENGTH} characters"),
+            Refusal::TooLong => format!("must be at most {MAX_LENGTH} characters"),
+            Refusal::LoginName => "must not be the login name or card number".to_owned(),
+            Refusal::Common => "is one of the most common passwords: choose one that is harder to guess".to_owned(),
+        }
+    }
+
+    /// The refusal a field error's message tells of.
+    pub fn from_message(message: &str) -> Option<Refusal> {
+        Refusal::ALL.into_iter().find(|refusal| refusal.message() == message)
+    }
+}
+
 /// 8 to 128 characters, nothing else required (NIST 800-63B, ASVS 2.1).
 pub fn check_length(field: &str, password: &str) -> Result<(), FieldError> {
+    length_refusal(password).map_or(Ok(()), |refusal| Err(FieldError::new(field, refusal.message())))
+}
+
+fn length_refusal(password: &str) -> Option<Refusal> {
     let length = password.chars().count();
     if length < MIN_LENGTH {
-        return Err(FieldError::new(field, format!("must be at least {MIN_LENGTH} characters")));
+        Some(Refusal::TooShort)
+    } else if length > MAX_LENGTH {
+        Some(Refusal::TooLong)
+    } else {
+        None
     }
-    if length > MAX_LENGTH {
-        return Err(FieldError::new(field, format!("must be at most {MAX_LENGTH} characters")));
-    }
-    Ok(())
 }
 
 /// The rule for every new password, wherever it is set (activation, a password change, staff accounts in the
-/// API and on the command line): its length, not blank, no U+0000, not the account's own login name or card
-/// number (`names`), and not one of the common passwords of `common_passwords.txt`. Case does not matter.
+/// API, the console and on the command line): its length, not blank, no U+0000, not the account's own login name
+/// or card number (`names`), and not one of the common passwords of `common_passwords.txt`. Case does not matter.
 pub fn check_new(field: &str, password: &str, names: &[&str]) -> Result<(), FieldError> {
+    refusal(password, names).map_or(Ok(()), |refusal| Err(FieldError::new(field, refusal.message())))
+}
+
+fn refusal(password: &str, names: &[&str]) -> Option<Refusal> {
     if password.contains('\0') {
-        return Err(FieldError::new(field, "must not contain the character U+0000"));
+        return Some(Refusal::Nul);
     }
     if password.trim().is_empty() {
-        return Err(FieldError::new(field, "must not be only spaces"));
+        return Some(Refusal::Blank);
     }
-    check_length(field, password)?;
+    if let Some(refusal) = length_refusal(password) {
+        return Some(refusal);
+    }
     let folded = password.trim().to_lowercase();
     if names.iter().any(|name| !name.trim().is_empty() && name.trim().to_lowercase() == folded) {
-        return Err(FieldError::new(field, "must not be the login name or card number"));
+        return Some(Refusal::LoginName);
     }
     if is_common(&folded) {
-        return Err(FieldError::new(field, "is one of the most common passwords: choose one that is harder to guess"));
+        return Some(Refusal::Common);
     }
-    Ok(())
+    None
 }
 
 /// Whether a lowercased password is on the shipped list of common passwords.
@@ -267,6 +310,14 @@ mod tests {
         assert!(check_new("p", "short", &[]).is_err());
         let entries = include_str!("common_passwords.txt").lines().filter(|l| !l.starts_with('#')).count();
         assert!(entries >= 10_000, "{entries}");
+    }
+
+    #[test]
+    fn every_refusal_is_found_again_from_its_message() {
+        for refusal in Refusal::ALL {
+            assert_eq!(Refusal::from_message(&refusal.message()), Some(refusal));
+        }
+        assert_eq!(Refusal::from_message("something else"), None);
     }
 
     #[test]

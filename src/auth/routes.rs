@@ -26,7 +26,12 @@ pub fn routes(routes: &mut Routes) {
         .add(__path_change_password, change_password)
         .add(__path_me, me)
         .add(__path_jwks, jwks)
+        .add(__path_logout_all, logout_all)
         .add(__path_create_staff, create_staff)
+        .add(__path_list_staff, list_staff)
+        .add(__path_disable_staff, disable_staff)
+        .add(__path_enable_staff, enable_staff)
+        .add(__path_reset_staff_password, reset_staff_password)
         .add(__path_issue_activation_code, issue_activation_code)
         .add(__path_issue_committee_codes, issue_committee_codes);
 }
@@ -185,6 +190,23 @@ async fn change_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Signed in: signs out everywhere. Every session of the caller's account ends, this one included, and with them
+/// every access token of the account.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout-all",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every session of the account is over"),
+        (status = 401, response = p::Unauthorized),
+    )
+)]
+async fn logout_all(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
+    sign_in::end_all_sessions(&state, &user).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// Signed in: who am I.
 #[utoipa::path(
     get,
@@ -251,31 +273,117 @@ async fn create_staff(
     user: AuthUser,
     body: web::Json<StaffBody>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
     let body = body.into_inner();
-    let new = validate_staff(&body)?;
-    let hash = state.auth.hasher.hash(body.password).await?;
-    let created = state
-        .db
-        .run(move |conn| {
-            conn.write_transaction(|conn| {
-                let created = staff::create(conn, &new, &hash)?;
-                let detail = json!({ "role": created.role, "committee_code": created.committee_code });
-                audit::record(conn, &user, "staff.create", &created.login, created.committee_code.as_deref(), detail)?;
-                Ok(created)
-            })
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(created))
-}
-
-fn validate_staff(body: &StaffBody) -> Result<staff::NewStaff, AppError> {
-    staff::validate(&staff::StaffRequest {
+    let request = staff::StaffRequest {
         login: &body.login,
         password: &body.password,
         role: &body.role,
         committee_code: body.committee_code.as_deref(),
-    })
+    };
+    let created = staff::add(&state, &user, &request).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct StaffListQuery {
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
+    /// The `next` of the previous page.
+    after: Option<String>,
+}
+
+/// Admin: every officer and admin account, by login.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/staff",
+    tag = "auth",
+    security(("bearer" = [])),
+    params(StaffListQuery),
+    responses(
+        (status = 200, description = "One page of the staff accounts, by login", body = crate::paging::Page<staff::StaffAccount>),
+        p::sets::StaffQuery,
+    )
+)]
+async fn list_staff(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<StaffListQuery>,
+) -> Result<HttpResponse, AppError> {
+    user.require_admin()?;
+    let query = query.into_inner();
+    let limit = crate::paging::limit(query.limit)?;
+    let after = crate::paging::decode_after(query.after.as_deref())?;
+    let page = staff::page(&state, &user, limit, after).await?;
+    Ok(no_store(HttpResponse::Ok()).json(page))
+}
+
+/// Admin: disables an account. It cannot sign in, and every session it has ends at once. Not one's own account,
+/// nor the last enabled admin (409).
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/staff/{login}/disable",
+    tag = "auth",
+    security(("bearer" = [])),
+    params(("login" = String, Path, description = "The staff account's login")),
+    responses(
+        (status = 200, description = "Disabled (also when it already was)", body = staff::StaffAccount),
+        p::sets::StaffLookup,
+        (status = 409, response = p::Conflict),
+    )
+)]
+async fn disable_staff(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let account = staff::set_disabled(&state, &user, &path.into_inner(), true).await?;
+    Ok(HttpResponse::Ok().json(account))
+}
+
+/// Admin: enables a disabled account; it may sign in again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/staff/{login}/enable",
+    tag = "auth",
+    security(("bearer" = [])),
+    params(("login" = String, Path, description = "The staff account's login")),
+    responses(
+        (status = 200, description = "Enabled (also when it already was)", body = staff::StaffAccount),
+        p::sets::StaffLookup,
+    )
+)]
+async fn enable_staff(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let account = staff::set_disabled(&state, &user, &path.into_inner(), false).await?;
+    Ok(HttpResponse::Ok().json(account))
+}
+
+/// Admin: a new random password for another account, shown once; every session of that account ends at once.
+/// An admin's own password is changed with `POST /api/v1/auth/password` (409 here).
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/staff/{login}/password-reset",
+    tag = "auth",
+    security(("bearer" = [])),
+    params(("login" = String, Path, description = "The staff account's login")),
+    responses(
+        (status = 200, description = "The new password, shown this once", body = staff::PasswordReset),
+        p::sets::StaffLookup,
+        (status = 409, response = p::Conflict),
+    )
+)]
+async fn reset_staff_password(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let reset = staff::reset_password(&state, &user, &path.into_inner()).await?;
+    Ok(no_store(HttpResponse::Ok()).json(reset))
 }
 
 /// A new one-time activation code (it replaces any earlier one).

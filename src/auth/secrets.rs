@@ -23,6 +23,17 @@ pub fn random_token() -> String {
 
 /// An activation code of 100 random bits, written `XXXXX-XXXXX-XXXXX-XXXXX`.
 pub fn activation_code() -> String {
+    crockford_groups()
+}
+
+/// A password made for someone (a staff account's reset, or one the console generates), shown once and handed on by
+/// voice or on paper: 100 random bits written like an activation code, `XXXXX-XXXXX-XXXXX-XXXXX`.
+pub fn random_password() -> String {
+    crockford_groups()
+}
+
+/// 20 random symbols of Crockford's base32 in four groups of five.
+fn crockford_groups() -> String {
     let mut bytes = [0u8; CODE_SYMBOLS];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let symbols: Vec<char> = bytes.iter().map(|b| CROCKFORD[usize::from(b & 31)] as char).collect();

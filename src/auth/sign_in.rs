@@ -95,6 +95,7 @@ pub async fn login(
                 if let Some(hash) = &upgraded_hash {
                     store::set_password(conn, subject, hash, at)?;
                 }
+                store::note_sign_in(conn, subject, at)?;
                 Ok(sessions::start_family(conn, subject, installation_id.as_deref(), at, lifetimes)?)
             })
         })
@@ -233,6 +234,9 @@ pub async fn end_session(state: &AppState, family: String) -> Result<(), AppErro
     Ok(())
 }
 
+/// The field error of a password change whose current password is wrong.
+pub const WRONG_CURRENT_PASSWORD: &str = "is not the current password";
+
 pub async fn change_password(
     state: &AppState,
     user: &AuthUser,
@@ -248,7 +252,7 @@ pub async fn change_password(
     match state.auth.hasher.verify(current_password, account.password_hash).await {
         Ok(true) => {}
         Ok(false) => {
-            let wrong = AppError::validation("current_password", "is not the current password");
+            let wrong = AppError::validation("current_password", WRONG_CURRENT_PASSWORD);
             return refuse(state, keys, wrong).await;
         }
         Err(error) => return refuse(state, keys, error).await,
@@ -269,6 +273,18 @@ pub async fn change_password(
                 Ok(())
             })
         })
+        .await?;
+    revocations::catch_up(state).await;
+    Ok(())
+}
+
+/// Signs the account out everywhere: every session (refresh family) of the caller's account ends, the caller's own
+/// included, and with them every access token of the account, on every instance.
+pub async fn end_all_sessions(state: &AppState, user: &AuthUser) -> Result<(), AppError> {
+    let subject = user.subject;
+    state
+        .db
+        .run(move |conn| Ok(conn.write_transaction(|conn| sessions::revoke_all(conn, subject, None, now()))?))
         .await?;
     revocations::catch_up(state).await;
     Ok(())

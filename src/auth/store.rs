@@ -99,6 +99,14 @@ pub fn set_password(conn: &mut DbConnection, subject: Subject, hash: &str, now: 
     Ok(())
 }
 
+/// Notes a password sign-in of a staff account (the staff page shows the last one); members' are not kept.
+pub fn note_sign_in(conn: &mut DbConnection, subject: Subject, now: NaiveDateTime) -> QueryResult<()> {
+    if let Subject::Staff(id) = subject {
+        diesel::update(staff::table.find(id)).set(staff::last_sign_in_at.eq(now)).execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Ends a member's password, for a reset: until the new code is redeemed, nothing signs in as them.
 pub fn clear_member_password(conn: &mut DbConnection, member_id: i64, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(members::table.find(member_id).filter(members::password_hash.is_not_null()))

@@ -39,6 +39,7 @@ diesel::table! {
         disabled -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        last_sign_in_at -> Nullable<Timestamp>,
     }
 }
 

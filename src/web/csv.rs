@@ -37,7 +37,7 @@ pub(super) async fn not_installed_csv(
     .await
 }
 
-fn csv_response(file_name: &str, bytes: Vec<u8>) -> HttpResponse {
+pub(super) fn csv_response(file_name: &str, bytes: Vec<u8>) -> HttpResponse {
     let safe: String =
         file_name.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
     let mut builder = HttpResponse::Ok();

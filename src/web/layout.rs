@@ -1,7 +1,7 @@
 //! The frame every console page shares, the pieces several pages show, and numbers and dates as Vietnamese
 //! writes them.
 
-use chrono::{FixedOffset, NaiveDate};
+use chrono::{NaiveDate, NaiveDateTime};
 use maud::{html, Markup, DOCTYPE};
 
 use crate::auth::{AuthUser, Role};
@@ -123,10 +123,23 @@ pub(super) fn day(date: NaiveDate) -> String {
 
 /// The report's UTC time, in Hanoi time.
 pub(super) fn as_of(rfc3339: &str) -> String {
-    let hanoi = FixedOffset::east_opt(7 * 3600).expect("a valid offset");
     match chrono::DateTime::parse_from_rfc3339(rfc3339) {
-        Ok(at) => at.with_timezone(&hanoi).format("%H:%M %d/%m/%Y").to_string(),
+        Ok(at) => at.with_timezone(&crate::time::hanoi()).format("%H:%M %d/%m/%Y").to_string(),
         Err(_) => rfc3339.to_owned(),
+    }
+}
+
+/// A stored (UTC) time as Hanoi reads it: "26/11/2026 15:04".
+pub(super) fn moment(at: NaiveDateTime) -> String {
+    crate::time::in_hanoi(at).format("%d/%m/%Y %H:%M").to_string()
+}
+
+/// A role as the console names it.
+pub(super) fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "Quản trị viên",
+        Role::Officer => "Cán bộ đảng bộ",
+        Role::Member => "Đảng viên",
     }
 }
 

@@ -9,20 +9,25 @@
 //!
 //! The parts: `session` (cookies, CSRF check, answering with the session), `sign_in` (the form, sign-out),
 //! `home` and `committee` (the pages), `chart` (the trend chart), `csv` (downloads), `layout` (the page frame
-//! and number formats), `assets` (the stylesheet).
+//! and number formats), `assets` (the stylesheet); `staff`, `audit` and `account` (those pages), with `fields`
+//! (their forms, and their errors in Vietnamese).
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use maud::Markup;
 
+mod account;
 mod assets;
+mod audit;
 mod chart;
 mod committee;
 mod csv;
+mod fields;
 mod home;
 mod layout;
 mod session;
 mod sign_in;
+mod staff;
 
 pub use session::{ACCESS_COOKIE, ACTIVE_COOKIE, REFRESH_COOKIE};
 
@@ -45,6 +50,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/dashboard/committees/{code}").get(committee::committee_page))
         .service(web::resource("/dashboard/committees/{code}/not-installed.csv").get(csv::not_installed_csv));
     assets::configure(cfg);
+    staff::configure(cfg);
+    audit::configure(cfg);
+    account::configure(cfg);
 }
 
 pub(super) fn security_headers(builder: &mut actix_web::HttpResponseBuilder) {

@@ -90,6 +90,29 @@ fn matrix() -> Vec<Row> {
             r#"{"login": "new.officer", "password": "long enough", "role": "officer", "committee_code": "HK"}"#,
             [401, 403, 403, 403, 403, 201, 401, 401, 401],
         ),
+        ("/api/v1/admin/staff", Method::GET, "/api/v1/admin/staff", "", [401, 403, 403, 403, 403, 200, 401, 401, 401]),
+        // The account the row above created (none of the callers: their sessions must live on).
+        (
+            "/api/v1/admin/staff/{login}/disable",
+            Method::POST,
+            "/api/v1/admin/staff/new.officer/disable",
+            "",
+            [401, 403, 403, 403, 403, 200, 401, 401, 401],
+        ),
+        (
+            "/api/v1/admin/staff/{login}/enable",
+            Method::POST,
+            "/api/v1/admin/staff/new.officer/enable",
+            "",
+            [401, 403, 403, 403, 403, 200, 401, 401, 401],
+        ),
+        (
+            "/api/v1/admin/staff/{login}/password-reset",
+            Method::POST,
+            "/api/v1/admin/staff/new.officer/password-reset",
+            "",
+            [401, 403, 403, 403, 403, 200, 401, 401, 401],
+        ),
         (
             "/api/v1/auth/password",
             Method::POST,
@@ -206,6 +229,14 @@ fn matrix() -> Vec<Row> {
         ("/api/v1/auth/activate", Method::POST, "/api/v1/auth/activate", "ACTIVATE", [401; 9]),
         ("/api/v1/auth/refresh", Method::POST, "/api/v1/auth/refresh", r#"{"refresh_token": "not-a-token"}"#, [401; 9]),
         ("/api/v1/auth/logout", Method::POST, "/api/v1/auth/logout", r#"{"refresh_token": "not-a-token"}"#, [204; 9]),
+        // LAST: it ends every session of each caller that signs out everywhere, so no row may follow it.
+        (
+            "/api/v1/auth/logout-all",
+            Method::POST,
+            "/api/v1/auth/logout-all",
+            "",
+            [401, 204, 204, 204, 204, 204, 401, 401, 401],
+        ),
     ]
 }
 
@@ -222,6 +253,10 @@ fn console_matrix() -> Vec<ConsoleRow> {
     const STAFF_PAGE: [u16; 5] = [303, 403, 200, 200, 200];
     /// Committee A's pages: B's officer is told they do not exist.
     const OF_A: [u16; 5] = [303, 403, 200, 404, 200];
+    /// The city's pages: officers are refused.
+    const ADMIN_PAGE: [u16; 5] = [303, 403, 403, 403, 200];
+    /// The city's actions, answered by going back to the page (303).
+    const ADMIN_ACTION: [u16; 5] = [303, 403, 403, 403, 303];
     vec![
         ("/dashboard/login", Method::GET, "/dashboard/login", &[], [200; 5]),
         ("/dashboard/assets/{file}", Method::GET, "/dashboard/assets/console.js", &[], [200; 5]),
@@ -237,7 +272,49 @@ fn console_matrix() -> Vec<ConsoleRow> {
             &[],
             OF_A,
         ),
-        // Last: it ends each caller's session. Without a staff session there is nothing to end: to sign in.
+        ("/dashboard/audit", Method::GET, "/dashboard/audit", &[], STAFF_PAGE),
+        ("/dashboard/audit.csv", Method::GET, "/dashboard/audit.csv", &[], STAFF_PAGE),
+        ("/dashboard/account", Method::GET, "/dashboard/account", &[], STAFF_PAGE),
+        // A wrong current password: the form again with the error, for every staff member alike.
+        (
+            "/dashboard/account/password",
+            Method::POST,
+            "/dashboard/account/password",
+            &[
+                ("current_password", "not the password"),
+                ("new_password", "xanh lá cây trên đồi 2026"),
+                ("confirm_password", "xanh lá cây trên đồi 2026"),
+            ],
+            [303, 403, 422, 422, 422],
+        ),
+        // Admins only: officers are refused (403, as the API refuses them admin routes).
+        ("/dashboard/staff", Method::GET, "/dashboard/staff", &[], ADMIN_PAGE),
+        // An empty password: one is made and shown once.
+        (
+            "/dashboard/staff",
+            Method::POST,
+            "/dashboard/staff",
+            &[("login", "new.officer"), ("role", "officer"), ("committee_code", "HK"), ("password", "")],
+            ADMIN_PAGE,
+        ),
+        // On a spare account, so that no caller's own session is touched.
+        ("/dashboard/staff/{login}/disable", Method::POST, "/dashboard/staff/spare.officer/disable", &[], ADMIN_ACTION),
+        ("/dashboard/staff/{login}/enable", Method::POST, "/dashboard/staff/spare.officer/enable", &[], ADMIN_ACTION),
+        (
+            "/dashboard/staff/{login}/password-reset",
+            Method::POST,
+            "/dashboard/staff/spare.officer/password-reset",
+            &[],
+            ADMIN_PAGE,
+        ),
+        // Last: they end each caller's sessions. Without a staff session there is nothing to end: to sign in.
+        (
+            "/dashboard/account/sign-out-everywhere",
+            Method::POST,
+            "/dashboard/account/sign-out-everywhere",
+            &[],
+            [303, 403, 303, 303, 303],
+        ),
         ("/dashboard/logout", Method::POST, "/dashboard/logout", &[], [303; 5]),
     ]
 }
@@ -245,6 +322,8 @@ fn console_matrix() -> Vec<ConsoleRow> {
 /// The console's sessions of CONSOLE_CALLERS (None: no cookies at all).
 async fn console_sessions(app: &TestApp, fixture: &Fixture) -> Vec<Option<Console>> {
     let member = fixture.tokens[1].clone().unwrap();
+    // The staff rows act on this account.
+    app.staff_token("spare.officer", "officer", Some("HK")).await;
     vec![
         None,
         Some(Console { access: member, refresh: String::new(), active: String::new(), csrf: String::new() }),

@@ -245,7 +245,9 @@ both_backends! {
         let body = json!({"login": "Officer.BD", "password": "long enough", "role": "officer", "committee_code": "BD"});
         let created = app.post_as(&admin, "/api/v1/admin/staff", &body).await;
         assert_eq!(created.status, 201);
-        assert_eq!(created.json(), json!({"login": "officer.bd", "role": "officer", "committee_code": "BD"}));
+        let created = created.json();
+        assert_eq!((&created["login"], &created["role"], &created["committee_code"]), (&json!("officer.bd"), &json!("officer"), &json!("BD")));
+        assert_eq!((&created["disabled"], &created["last_sign_in_at"]), (&json!(false), &json!(null)));
         app.post_as(&admin, "/api/v1/admin/staff", &body).await.problem(409);
         let bad = app.post_as(&admin, "/api/v1/admin/staff", &json!({"login": "1x", "password": "short", "role": "king"})).await.problem(422);
         assert_eq!(bad["errors"].as_array().unwrap().len(), 3);

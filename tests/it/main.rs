@@ -15,6 +15,7 @@ mod attachments;
 mod auth;
 mod cli;
 mod console_browser;
+mod console_staff;
 mod content;
 mod coverage;
 mod crash;

@@ -1,0 +1,10 @@
+DROP INDEX audit_log_by_committee_action;
+DROP INDEX audit_log_by_committee_actor;
+DROP INDEX audit_log_by_actor_action;
+DROP INDEX audit_log_by_target;
+DROP INDEX audit_log_by_action;
+DROP INDEX audit_log_by_actor;
+DROP INDEX audit_log_by_committee;
+DROP INDEX audit_log_by_time;
+CREATE INDEX audit_log_by_committee ON audit_log (committee_code, id);
+ALTER TABLE staff DROP COLUMN last_sign_in_at;
