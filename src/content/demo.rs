@@ -200,9 +200,9 @@ fn hours(random: &mut Random, from: i64, to: i64) -> Duration {
     Duration::minutes(60 * from + random.below((60 * (to - from)).max(1) as u64) as i64)
 }
 
-/// Feed steps (publishing, withdrawing, expiring) happen at the latest this long before `now`: a device seen in the
-/// last day has acknowledged the newest position of its committee, the others are behind.
-const QUIET_HOURS: i64 = 26;
+/// Feed steps (publishing, withdrawing, expiring) happen at the latest this long before `now`: a device seen since
+/// then has acknowledged the newest position of its committee (most are), the others are behind.
+const QUIET_HOURS: i64 = 36;
 
 /// Loads `count` demo documents (unless `count` is 0) as the demo staff (made if missing, see
 /// `org::demo::ensure_staff`). Returns (documents published at least once, drafts).
