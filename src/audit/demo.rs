@@ -25,7 +25,8 @@ const BATCH: usize = 2_000;
 /// Who created the demo staff: the first admin (`staff::ensure_first_admin`).
 const FIRST_ADMIN: &str = "admin";
 
-#[derive(Insertable)]
+/// An entry without its id, as read back and stored again in the order of time.
+#[derive(Insertable, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
 struct NewEntry {
     at: NaiveDateTime,
@@ -126,20 +127,12 @@ pub fn load(conn: &mut DbConnection, after: i64, total: u64, seed: u64, now: Nai
     }
 
     // The demo's own entries so far, and single activation codes for the rest of `total`.
-    let existing: Vec<(NaiveDateTime, String, String, Option<String>, String, String, String)> = audit_log::table
+    let mut all: Vec<NewEntry> = audit_log::table
         .filter(audit_log::id.gt(after))
-        .select((
-            audit_log::at,
-            audit_log::actor,
-            audit_log::actor_role,
-            audit_log::committee_code,
-            audit_log::action,
-            audit_log::target,
-            audit_log::detail,
-        ))
+        .select(NewEntry::as_select())
         .order(audit_log::id)
         .load(conn)?;
-    let single = total.saturating_sub((existing.len() + added.len()) as u64);
+    let single = total.saturating_sub((all.len() + added.len()) as u64);
     if !eligible.is_empty() {
         for _ in 0..single {
             let (card, code, activated_at) = &eligible[random.below(eligible.len() as u64) as usize];
@@ -164,18 +157,6 @@ pub fn load(conn: &mut DbConnection, after: i64, total: u64, seed: u64, now: Nai
     }
     let count = added.len() as u64;
 
-    let mut all: Vec<NewEntry> = existing
-        .into_iter()
-        .map(|(at, actor, actor_role, committee_code, action, target, detail)| NewEntry {
-            at,
-            actor,
-            actor_role,
-            committee_code,
-            action,
-            target,
-            detail,
-        })
-        .collect();
     all.extend(added);
     all.sort_by_key(|entry| entry.at);
     conn.write_transaction(|conn| -> Result<(), AppError> {

@@ -143,7 +143,7 @@ fn fate(n: usize) -> Fate {
         15 | 39 => Fate::Draft,
         25 => Fate::Unpublished,
         1 | 21 => Fate::Restored,
-        m if m % 5 == 1 => Fate::Revised(1 + u32::from(n % 3 == 0)),
+        m if m % 5 == 1 => Fate::Revised(1 + u32::from(n.is_multiple_of(3))),
         _ => Fate::Published,
     }
 }
