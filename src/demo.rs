@@ -79,9 +79,11 @@ pub fn load(
 
     let started = Instant::now();
     let members = crate::org::demo::load(conn, options.members, options.seed)?;
-    // The city's import came before the campaign, and before the staff accounts were made.
-    let imported_at = crate::org::demo::staff_created_at(now) - chrono::Duration::days(1);
-    crate::audit::demo::date_entries_since(conn, first_entry, imported_at)?;
+    // The city's first import came before the campaign, and before the staff accounts were made.
+    if members.created > 0 {
+        let imported_at = crate::org::demo::staff_created_at(now) - chrono::Duration::days(1);
+        crate::audit::demo::date_entries_since(conn, first_entry, imported_at)?;
+    }
     let staff_password = crate::org::demo::ensure_staff(conn, now)?;
     took.members = started.elapsed();
 
