@@ -8,6 +8,7 @@ pub mod content;
 pub mod coverage;
 pub mod csv_export;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod files;
 pub mod openapi;

@@ -1,6 +1,7 @@
 //! The audit log: who did what to which document, member or committee, and when. Every management action
 //! writes one entry in the same transaction as the change itself.
 
+pub mod demo;
 pub mod routes;
 
 use chrono::NaiveDateTime;

@@ -1,74 +1,79 @@
-//! `handbook demo-data`: load the demo data set (committees, synthetic members, a handbook), or write it as CSV
-//! files. `handbook serve --demo` loads the same set, with these defaults.
+//! `handbook demo-data`: load the demo data set (committees, synthetic members, staff, a handbook, devices, an audit
+//! trail), or write its members as CSV files. `handbook serve --demo` loads the same set, with these defaults.
 
 use std::path::PathBuf;
 
 use handbook::config::Settings;
-use handbook::db::DbConnection;
-use handbook::error::AppError;
-use handbook::org::demo;
+use handbook::demo::{self, Loaded, Options};
+use handbook::org::{demo as org_demo, staff};
 
 use super::{open, with_connection};
-
-/// Eligible members of the demo data set.
-pub const MEMBERS: u64 = 418_000;
-/// Handbook documents of the demo data set.
-pub const DOCUMENTS: usize = 200;
-/// The seed the demo data set is drawn with.
-pub const SEED: u64 = 2023;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Eligible members in all (exactly; about 5% exempt come on top).
-    #[arg(long, default_value_t = MEMBERS)]
+    #[arg(long, default_value_t = demo::MEMBERS)]
     members: u64,
-    /// Handbook documents to publish (only into a database that has none yet).
-    #[arg(long, default_value_t = DOCUMENTS)]
+    /// Handbook documents (only into a database that has none yet).
+    #[arg(long, default_value_t = demo::DOCUMENTS)]
     documents: usize,
-    #[arg(long, default_value_t = SEED)]
+    /// Audit entries of the campaign, written with the handbook [default: 100,000 at 418,000 members, in proportion
+    /// for fewer].
+    #[arg(long)]
+    audit: Option<u64>,
+    #[arg(long, default_value_t = demo::SEED)]
     seed: u64,
     /// Write the members CSV here (and committees to FILE.committees.csv) instead of loading it.
     #[arg(long)]
     csv: Option<PathBuf>,
 }
 
-pub fn run(settings: &Settings, Args { members, documents, seed, csv }: Args) -> anyhow::Result<()> {
+pub fn run(settings: &Settings, Args { members, documents, audit, seed, csv }: Args) -> anyhow::Result<()> {
     if let Some(path) = csv {
-        std::fs::write(&path, demo::members_csv(members, seed))?;
+        std::fs::write(&path, org_demo::members_csv(members, seed))?;
         let committees = path.with_extension("committees.csv");
-        std::fs::write(&committees, demo::committees_csv())?;
+        std::fs::write(&committees, org_demo::committees_csv())?;
         println!("wrote {} and {}", path.display(), committees.display());
         return Ok(());
     }
     let db = open(settings, 1)?;
+    // The demo's staff can sign in: without this, a later `serve` would see usable accounts and make no admin.
+    if let Some(password) = with_connection(&db, staff::ensure_first_admin)? {
+        super::serve::print_first_admin(&password);
+    }
+    let options = Options { members, documents, audit: audit.unwrap_or(Options::audit_for(members)), seed };
     let started = std::time::Instant::now();
-    let outcome = with_connection(&db, |conn| demo::load(conn, members, seed))?;
-    let members_took = started.elapsed();
-    let devices = with_connection(&db, |conn| handbook::sync::demo::load(conn, seed, handbook::time::now()))?;
-    let devices_took = started.elapsed() - members_took;
-    let published = with_connection(&db, |conn| load_handbook(conn, settings, documents, seed))?;
+    let loaded = with_connection(&db, |conn| demo::load(conn, &settings.data_dir, &options, handbook::time::now()))?;
+    let Loaded { members, devices, documents: (published, drafts), audit, took, .. } = &loaded;
     println!(
         "demo data: 48 committees; members created {}, updated {}, unchanged {}; {} of {} eligible members \
-         installed, {} activated (members {:.2} s, devices {:.2} s); {published} documents published; in {:.2} s",
-        outcome.created,
-        outcome.updated,
-        outcome.unchanged,
+         installed, {} activated; {published} documents published, {drafts} drafts; {audit} audit entries added \
+         (members {:.2} s, documents {:.2} s, devices {:.2} s, audit {:.2} s); in {:.2} s",
+        members.created,
+        members.updated,
+        members.unchanged,
         devices.installed,
         devices.eligible,
         devices.activated,
-        members_took.as_secs_f64(),
-        devices_took.as_secs_f64(),
+        took.members.as_secs_f64(),
+        took.documents.as_secs_f64(),
+        took.devices.as_secs_f64(),
+        took.audit.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
+    print_staff(&loaded);
     Ok(())
 }
 
-/// The demo handbook, unless the database has documents already.
-pub fn load_handbook(conn: &mut DbConnection, settings: &Settings, count: usize, seed: u64) -> Result<usize, AppError> {
-    use diesel::prelude::*;
-    let existing: i64 = handbook::db::schema::documents::table.count().get_result(conn)?;
-    if existing > 0 {
-        return Ok(0);
+/// The demo staff's logins and, when they were just made, their password (shown this once).
+pub fn print_staff(loaded: &Loaded) {
+    if let Some(password) = &loaded.staff_password {
+        println!(
+            "Created the demo staff accounts, all with one password:\n  admins (city editors): {}\n  \
+             officers: {} for committee HK, and canbo.<committee code in lower case> for each of the others\n  \
+             demo staff password: {password}\nIt is shown this once.",
+            org_demo::EDITORS.join(", "),
+            org_demo::officer_login("HK"),
+        );
     }
-    handbook::content::demo::load(conn, &settings.data_dir, count, seed)
 }

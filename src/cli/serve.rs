@@ -3,10 +3,9 @@
 
 use actix_web::HttpServer;
 use handbook::config::Settings;
-use handbook::org::{demo, staff, store};
+use handbook::org::{staff, store};
 use handbook::{app, state::AppState};
 
-use super::demo_data::{self, load_handbook};
 use super::{open, with_connection};
 
 #[derive(clap::Args)]
@@ -14,7 +13,8 @@ pub struct Args {
     /// Address to listen on.
     #[arg(long, env = "HANDBOOK_BIND", default_value = "127.0.0.1:8080")]
     bind: String,
-    /// Load the demo data set (48 committees, synthetic members) if the database has no members.
+    /// Load the demo data set (48 committees, 418,000 synthetic members, staff, a handbook, devices, an audit trail)
+    /// if the database has no members.
     #[arg(long)]
     demo: bool,
 }
@@ -22,7 +22,7 @@ pub struct Args {
 pub fn run(settings: Settings, Args { bind, demo }: Args) -> anyhow::Result<()> {
     let db = open(&settings, settings.db_pool_size)?;
     if let Some(password) = with_connection(&db, staff::ensure_first_admin)? {
-        println!("Created the first admin account.\n  login:    admin\n  password: {password}\nIt is shown this once: sign in and change it.");
+        print_first_admin(&password);
     }
     if demo {
         load_demo(&db, &settings)?;
@@ -60,9 +60,21 @@ fn load_demo(db: &handbook::db::Db, settings: &Settings) -> anyhow::Result<()> {
         return Ok(());
     }
     tracing::info!("loading the demo data set");
-    let outcome = with_connection(db, |conn| demo::load(conn, demo_data::MEMBERS, demo_data::SEED))?;
-    let devices = with_connection(db, |conn| handbook::sync::demo::load(conn, demo_data::SEED, handbook::time::now()))?;
-    let documents = with_connection(db, |conn| load_handbook(conn, settings, demo_data::DOCUMENTS, demo_data::SEED))?;
-    tracing::info!(members = outcome.created, installed = devices.installed, documents, "demo data loaded");
+    let options = handbook::demo::Options::default();
+    let loaded =
+        with_connection(db, |conn| handbook::demo::load(conn, &settings.data_dir, &options, handbook::time::now()))?;
+    tracing::info!(
+        members = loaded.members.created,
+        installed = loaded.devices.installed,
+        documents = loaded.documents.0 + loaded.documents.1,
+        audit = loaded.audit,
+        "demo data loaded"
+    );
+    super::demo_data::print_staff(&loaded);
     Ok(())
+}
+
+/// The first admin's login and password, shown this once.
+pub fn print_first_admin(password: &str) {
+    println!("Created the first admin account.\n  login:    admin\n  password: {password}\nIt is shown this once: sign in and change it.");
 }

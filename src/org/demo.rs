@@ -3,7 +3,15 @@
 
 use std::fmt::Write;
 
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
 use super::members::MemberStatus;
+use super::staff::{self, NewStaff};
+use crate::auth::Role;
+use crate::db::schema::{committees, staff as st};
+use crate::db::DbConnection;
+use crate::error::AppError;
 
 /// (code, name, weight): weights give the districts more members than the bloc committees.
 pub const COMMITTEES: [(&str, &str, u32); 48] = [
@@ -168,6 +176,63 @@ pub fn load(
     super::store::import_committees(conn, committees_csv().as_bytes())?;
     let scope = super::import::ImportScope { committee: None };
     super::import::import(conn, members_csv(eligible, seed).as_bytes(), &scope, false, None)
+}
+
+/// The demo's city editors: admin accounts that write and publish the city's documents.
+pub const EDITORS: [&str; 3] = ["bientap.lan", "bientap.minh", "bientap.tuan"];
+
+/// The login of the demo officer of committee `code`: `canbo.hk` for HK ("cán bộ", officer). Not `officer.hk`, so
+/// that a demo database still lets an operator create that common login.
+pub fn officer_login(code: &str) -> String {
+    format!("canbo.{}", code.to_lowercase())
+}
+
+/// When the demo staff accounts were made: two days before the campaign (see `sync::demo::DAYS`).
+pub fn staff_created_at(now: NaiveDateTime) -> NaiveDateTime {
+    now - Duration::days(crate::sync::demo::DAYS + 2)
+}
+
+/// The demo staff: the city editors and one officer for each committee in the database, all with one random
+/// password, returned to be shown once. Nothing is made (`None`) when the editors exist already: a second run keeps
+/// the accounts and their password. One argon2 hash serves every account (they share the password anyway), so this
+/// costs one hash, not fifty.
+pub fn ensure_staff(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Option<String>, AppError> {
+    let exists = st::table.filter(st::login.eq(EDITORS[0])).count().get_result::<i64>(conn)? > 0;
+    if exists {
+        return Ok(None);
+    }
+    let password = crate::auth::secrets::random_token()[..20].to_owned();
+    let hash = crate::auth::password::hash_blocking(&password);
+    let codes: Vec<String> = committees::table.select(committees::code).order(committees::code).load(conn)?;
+    let mut accounts: Vec<NewStaff> = EDITORS
+        .iter()
+        .map(|login| NewStaff { login: (*login).to_owned(), role: Role::Admin, committee_code: None })
+        .collect();
+    accounts.extend(codes.iter().map(|code| NewStaff {
+        login: officer_login(code),
+        role: Role::Officer,
+        committee_code: Some(code.clone()),
+    }));
+    let created = staff_created_at(now);
+    for (n, account) in accounts.iter().enumerate() {
+        staff::create(conn, account, &hash)?;
+        let at = created + Duration::minutes(3 * n as i64);
+        diesel::update(st::table.filter(st::login.eq(&account.login)))
+            .set((st::created_at.eq(at), st::updated_at.eq(at)))
+            .execute(conn)?;
+    }
+    Ok(Some(password))
+}
+
+/// The demo staff accounts that exist, as (login, id, committee): editors first, then officers by committee code.
+pub fn staff_accounts(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64, Option<String>)>> {
+    let mut accounts: Vec<(String, i64, Option<String>)> = st::table
+        .filter(st::login.eq_any(EDITORS).or(st::login.like("canbo.%")))
+        .filter(st::disabled.eq(false))
+        .select((st::login, st::id, st::committee_code))
+        .load(conn)?;
+    accounts.sort_by(|a, b| (a.2.is_some(), &a.2, &a.0).cmp(&(b.2.is_some(), &b.2, &b.0)));
+    Ok(accounts)
 }
 
 #[cfg(test)]

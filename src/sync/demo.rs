@@ -1,12 +1,15 @@
 //! The demo data set's devices: a city mid-campaign rather than zeros. Installs of the app rise over the last
 //! [`DAYS`] days to about 90% of eligible members, some committees ahead and some behind; members with a device are
-//! activated (and a few more without one); the counters are recounted from the data; and [`DAYS`] days of
-//! `coverage_history` per committee follow the installs' `first_seen_at`. Deterministic for a seed (up to `now`).
+//! activated (and a few more without one); each device has acknowledged the feed position it could have reached when
+//! it was last seen (most were seen in the last day and are up to date, some are behind); the counters are recounted
+//! from the data; and [`DAYS`] days of `coverage_history` per committee follow the installs' `first_seen_at`.
+//! Deterministic for a seed (up to `now`). Load the demo handbook first: the acknowledgements follow its timeline.
 
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Timestamp};
 
 use crate::coverage::counters;
 use crate::db::schema::{committees, coverage_history as ch, installations as inst, members};
@@ -42,6 +45,8 @@ struct NewInstallation {
     device_model: Option<&'static str>,
     first_seen_at: NaiveDateTime,
     last_seen_at: NaiveDateTime,
+    acked_seq: Option<i64>,
+    acked_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -71,10 +76,19 @@ struct Member {
     activated_at: Option<NaiveDateTime>,
     /// (first_seen_at, last_seen_at) of its device.
     device: Option<(NaiveDateTime, NaiveDateTime)>,
+    /// When its device last acknowledged a feed position (its last sync).
+    synced_at: Option<NaiveDateTime>,
+}
+
+/// The newest feed position reached by `at` in `timeline` (oldest first, times non-decreasing).
+fn position_at(timeline: &[(i64, NaiveDateTime)], at: NaiveDateTime) -> Option<i64> {
+    let reached = timeline.partition_point(|(_, t)| *t <= at);
+    reached.checked_sub(1).map(|i| timeline[i].0)
 }
 
 /// Creates the demo devices for the members in the database (call after the demo members are loaded).
 pub fn load(conn: &mut DbConnection, seed: u64, now: NaiveDateTime) -> Result<DemoDevices, AppError> {
+    let started = std::time::Instant::now();
     let mut random = Random::new(seed ^ 0x0de7_1ce5);
     let codes: Vec<String> = committees::table.select(committees::code).order(committees::code).load(conn)?;
     let shares: Vec<f64> = codes.iter().map(|_| target_share(&mut random)).collect();
@@ -98,23 +112,38 @@ pub fn load(conn: &mut DbConnection, seed: u64, now: NaiveDateTime) -> Result<De
                 // campaign's middle and ease; a committee's lead moves its installs earlier.
                 let t = ((unit(&mut random) + unit(&mut random)) / 2.0 - leads[committee]).clamp(0.0, 1.0);
                 let first = start + Duration::seconds((t * span) as i64);
+                // 85% use the app: seen in the last three days, most of them in the last day (the cube of a
+                // uniform leans to 0); the others stopped some time after installing.
                 let last = if random.below(100) < 85 {
-                    now - Duration::seconds(random.below(3 * 86_400) as i64)
+                    let u = unit(&mut random);
+                    now - Duration::seconds((u * u * u * (3 * 86_400) as f64) as i64)
                 } else {
                     first + Duration::seconds((unit(&mut random) * (now - first).num_seconds() as f64) as i64)
                 };
                 (first, last.max(first))
+            });
+            // A device acknowledges what it synced when it was last seen; one in ten failed to sync since some
+            // earlier visit.
+            let synced_at = device.map(|(first, last)| {
+                if random.below(10) == 0 {
+                    first + Duration::seconds((unit(&mut random) * (last - first).num_seconds() as f64) as i64)
+                } else {
+                    last
+                }
             });
             let activated_at = match device {
                 Some((first, _)) => Some(first - Duration::seconds(random.below(2 * 86_400) as i64)),
                 None if random.below(100) < 30 => Some(start + Duration::seconds((unit(&mut random) * span) as i64)),
                 None => None,
             };
-            (*id, Member { committee, activated_at, device })
+            (*id, Member { committee, activated_at, device, synced_at })
         })
         .collect();
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "demo: devices drawn");
+    let timeline = crate::content::demo::feed_timeline(conn)?;
 
     conn.write_transaction(|conn| -> Result<(), AppError> {
+        let started = std::time::Instant::now();
         diesel::delete(inst::table.filter(inst::installation_id.like(format!("{ID_PREFIX}%")))).execute(conn)?;
         let mut rows = Vec::with_capacity(BATCH);
         for (id, member) in &generated {
@@ -134,6 +163,8 @@ pub fn load(conn: &mut DbConnection, seed: u64, now: NaiveDateTime) -> Result<De
                     }),
                     first_seen_at: first,
                     last_seen_at: last,
+                    acked_seq: member.synced_at.and_then(|at| position_at(&timeline, at)),
+                    acked_at: member.synced_at.filter(|at| position_at(&timeline, *at).is_some()),
                 });
                 if rows.len() == BATCH {
                     insert_installations(conn, &rows)?;
@@ -142,27 +173,19 @@ pub fn load(conn: &mut DbConnection, seed: u64, now: NaiveDateTime) -> Result<De
             }
         }
         insert_installations(conn, &rows)?;
-        // Activation times, set in bulk: one UPDATE per (day, chunk of ids) rather than one per member.
-        let mut by_day: BTreeMap<NaiveDateTime, Vec<i64>> = BTreeMap::new();
-        for (id, member) in &generated {
-            if let Some(at) = member.activated_at {
-                let day = at.date().and_hms_opt(0, 0, 0).expect("midnight") + Duration::hours(8);
-                by_day.entry(day.min(at)).or_default().push(*id);
-            }
-        }
-        for (at, ids) in by_day {
-            for chunk in ids.chunks(5_000) {
-                diesel::update(members::table.filter(members::id.eq_any(chunk)))
-                    .set(members::activated_at.eq(at))
-                    .execute(conn)?;
-            }
-        }
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "demo: devices inserted");
+        let started = std::time::Instant::now();
+        let activated: Vec<(i64, NaiveDateTime)> =
+            generated.iter().filter_map(|(id, member)| member.activated_at.map(|at| (*id, at))).collect();
+        set_activation_times(conn, &activated)?;
+        tracing::debug!(rows = activated.len(), ms = started.elapsed().as_millis() as u64, "demo: activations set");
+        let started = std::time::Instant::now();
         counters::recount(conn, &codes, now)?;
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "demo: counters recounted");
         Ok(())
     })?;
 
-    // The history: day by day, what a snapshot taken at the end of that day would have counted. Activation times
-    // were rounded to a day above; the same rounding is used here so that the history agrees with the members.
+    // The history: day by day, what a snapshot taken at the end of that day would have counted.
     let today = now.date();
     let first_day = today - Duration::days(DAYS - 1);
     let mut history: Vec<NewHistory> = Vec::with_capacity(codes.len() * DAYS as usize);
@@ -180,11 +203,8 @@ pub fn load(conn: &mut DbConnection, seed: u64, now: NaiveDateTime) -> Result<De
         let mut counts = vec![[0i64; 3]; codes.len()];
         for (_, member) in &generated {
             let c = &mut counts[member.committee];
-            if let Some(at) = member.activated_at {
-                let rounded = (at.date().and_hms_opt(0, 0, 0).expect("midnight") + Duration::hours(8)).min(at);
-                if rounded <= end {
-                    c[0] += 1;
-                }
+            if member.activated_at.is_some_and(|at| at <= end) {
+                c[0] += 1;
             }
             if let Some((first, last)) = member.device {
                 if first <= end {
@@ -222,6 +242,30 @@ pub fn load(conn: &mut DbConnection, seed: u64, now: NaiveDateTime) -> Result<De
         installed: generated.iter().filter(|(_, m)| m.device.is_some()).count() as u64,
         activated: generated.iter().filter(|(_, m)| m.activated_at.is_some()).count() as u64,
     })
+}
+
+/// Sets `members.activated_at` of many members at once. PostgreSQL: one UPDATE joined with the (id, time) pairs
+/// passed as two arrays. Issued per day with `id = ANY(…)` chunks, as it was, PostgreSQL took ~25 s for the 380,000
+/// activations of the full demo: it planned each chunk without statistics on the freshly loaded table. SQLite: one
+/// cached prepared UPDATE per member, a primary-key lookup each.
+fn set_activation_times(conn: &mut DbConnection, activated: &[(i64, NaiveDateTime)]) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            let (ids, times): (Vec<i64>, Vec<NaiveDateTime>) = activated.iter().copied().unzip();
+            diesel::sql_query(
+                "UPDATE members SET activated_at = a.at FROM unnest($1, $2) AS a (id, at) WHERE members.id = a.id",
+            )
+            .bind::<Array<BigInt>, _>(ids)
+            .bind::<Array<Timestamp>, _>(times)
+            .execute(pg)?;
+        }
+        DbConnection::Sqlite(sqlite) => {
+            for (id, at) in activated {
+                diesel::update(members::table.find(id)).set(members::activated_at.eq(at)).execute(sqlite)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One multi-row INSERT per backend (the connection enum cannot batch), as `counters::recount` does.

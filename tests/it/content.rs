@@ -221,8 +221,9 @@ both_backends! {
     async fn the_demo_handbook_is_published_through_the_same_code(app: TestApp) {
         let h = handbook(&app).await;
         let data_dir = app.state.settings.data_dir.clone();
-        let published = app.db().run(move |conn| handbook::content::demo::load(conn, &data_dir, 80, 7)).await.unwrap();
-        assert_eq!(published, 80);
+        let now = handbook::time::now();
+        let loaded = app.db().run(move |conn| handbook::content::demo::load(conn, &data_dir, 80, 7, now)).await.unwrap();
+        assert_eq!(loaded, (76, 4), "80 documents: 76 published at least once, 4 drafts");
         let count = |status: &'static str| {
             let app = &app;
             let admin = h.admin.clone();
@@ -230,8 +231,9 @@ both_backends! {
                 app.get_as(&admin, &format!("/api/v1/admin/documents?status={status}&limit=1000")).await.json()["items"].as_array().unwrap().len()
             }
         };
-        assert_eq!((count("scheduled").await, count("expired").await), (2, 2));
-        assert_eq!(count("published").await, 76);
+        assert_eq!((count("scheduled").await, count("expired").await), (4, 4));
+        assert_eq!((count("draft").await, count("unpublished").await), (4, 2));
+        assert_eq!(count("published").await, 66);
         let seen = app.get_as(&h.member_hk, "/api/v1/documents?limit=1000").await.json();
         let items = seen["items"].as_array().unwrap();
         assert!(items.len() >= 50, "{}", items.len());

@@ -16,6 +16,7 @@ mod auth;
 mod cli;
 mod console_browser;
 mod console_staff;
+mod console_demo;
 mod content;
 mod coverage;
 mod crash;

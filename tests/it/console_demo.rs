@@ -1,0 +1,160 @@
+//! The demo data set tells a campaign's story to whoever opens the console: devices up to date or behind, documents
+//! in every status with several revisions by different staff, an audit trail in the order of time, officers who
+//! can sign in — and all of it consistent with what the API serves (counters equal a recount, a member's device gets
+//! exactly the documents visible to it).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::coverage::{stored_and_recounted, up_to_date_against_a_recount};
+use crate::harness::console::{assert_html_page, Console};
+use crate::harness::{SyncClient, TestApp};
+
+/// A query that answers one count.
+async fn count(app: &TestApp, sql: &'static str) -> i64 {
+    app.count(sql).await
+}
+
+both_backends! {
+    async fn the_demo_data_tells_a_campaign_story(app: TestApp) {
+        let now = handbook::time::now();
+        let data_dir = app.state.settings.data_dir.clone();
+        let options = handbook::demo::Options { members: 3_000, documents: 80, audit: 6_000, seed: 5 };
+        let loaded = app.db().run(move |conn| handbook::demo::load(conn, &data_dir, &options, now)).await.unwrap();
+        let password = loaded.staff_password.clone().expect("the demo staff were made, with a password to show");
+        assert_eq!(loaded.documents, (76, 4), "80 documents: 76 published at least once, 4 drafts");
+        assert_eq!(loaded.devices.eligible, 3_000);
+
+        // Devices: most committees have members up to date, never more than installed, and the counters (all of
+        // them) equal a recount.
+        let up_to_date = up_to_date_against_a_recount(&app).await;
+        let (counters, recount) = app
+            .db()
+            .run(move |conn| {
+                use diesel::prelude::*;
+                use handbook::db::schema::coverage_counts as cc;
+                let stored: Vec<(String, String, String, i64, i64, i64, i64)> = cc::table
+                    .select((cc::committee_code, cc::unit, cc::cell, cc::eligible, cc::activated, cc::installed, cc::active_30d))
+                    .load(conn)?;
+                Ok((stored, handbook::coverage::counters::full_count(conn, now)?))
+            })
+            .await
+            .unwrap();
+        let (actual, expected) = stored_and_recounted(counters, &recount);
+        assert_eq!(actual, expected, "the counters equal a full recount");
+        let installed: BTreeMap<&str, i64> =
+            expected.iter().filter(|((_, unit, _), _)| unit.is_empty()).map(|((code, _, _), c)| (code.as_str(), c[2])).collect();
+        for (code, installed) in &installed {
+            let current = up_to_date.get(*code).copied().unwrap_or(0);
+            assert!(current > 0 && current <= *installed, "{code}: {current} up to date of {installed} installed");
+        }
+        let share = up_to_date.values().sum::<i64>() as f64 / installed.values().sum::<i64>() as f64;
+        assert!((0.4..0.9).contains(&share), "most devices are up to date, some behind: {share}");
+        assert!(
+            count(&app, "SELECT count(*) AS n FROM installations WHERE acked_seq IS NOT NULL AND (acked_at > last_seen_at OR acked_at < first_seen_at OR acked_seq > (SELECT seq FROM feed_state))").await == 0,
+            "a device acknowledged a position that existed, while it was in use"
+        );
+
+        // Documents: every status, revisions by different staff, PDFs, some for one or two committees.
+        for state in ["none", "scheduled", "visible", "expired", "withdrawn"] {
+            let n = app
+                .db()
+                .run(move |conn| {
+                    use diesel::prelude::*;
+                    use handbook::db::schema::documents as d;
+                    Ok(d::table.filter(d::live_state.eq(state)).count().get_result::<i64>(conn)?)
+                })
+                .await
+                .unwrap();
+            assert!(n > 0, "a document in state {state}");
+        }
+        assert!(count(&app, "SELECT count(*) AS n FROM (SELECT document_id FROM document_revisions GROUP BY document_id HAVING COUNT(DISTINCT published_by) > 1 AND COUNT(*) > 2) AS r").await >= 4, "documents revised by other staff");
+        assert!(count(&app, "SELECT count(*) AS n FROM document_revisions r JOIN documents d ON d.id = r.document_id WHERE r.revision = d.live_revision AND d.draft_changed").await == 0);
+        assert!(count(&app, "SELECT count(*) AS n FROM documents WHERE attachments LIKE '%application/pdf%' AND live_state IN ('scheduled', 'expired', 'visible')").await >= 3, "documents with PDFs");
+        assert!(count(&app, "SELECT count(*) AS n FROM (SELECT document_id FROM document_audience GROUP BY document_id HAVING COUNT(*) = 2) AS two").await > 0, "a document for two committees");
+        assert!(count(&app, "SELECT count(*) AS n FROM documents WHERE owner_committee = 'HK' AND live_state = 'visible'").await > 0, "HK's officer published");
+        let (late, early) = app
+            .db()
+            .run(move |conn| {
+                use diesel::prelude::*;
+                use handbook::db::schema::{audit_log as a, document_revisions as r, documents as d};
+                let late = r::table.filter(r::published_at.gt(now)).count().get_result::<i64>(conn)?
+                    + a::table.filter(a::at.gt(now)).count().get_result::<i64>(conn)?;
+                let scheduled_due = d::table.filter(d::live_state.eq("scheduled")).filter(d::live_publish_at.le(now)).count().get_result::<i64>(conn)?;
+                let expired_ahead = d::table.filter(d::live_state.eq("expired")).filter(d::live_expires_at.gt(now)).count().get_result::<i64>(conn)?;
+                Ok((late, scheduled_due + expired_ahead))
+            })
+            .await
+            .unwrap();
+        assert_eq!((late, early), (0, 0), "nothing happened in the future; scheduled ones are ahead, expired ones behind");
+
+        // The audit trail: as many entries as asked, in the order of time, of every kind the campaign writes.
+        assert_eq!(count(&app, "SELECT count(*) AS n FROM audit_log").await, 6_000);
+        assert_eq!(
+            count(&app, "SELECT count(*) AS n FROM (SELECT at, LAG(at) OVER (ORDER BY id) AS before FROM audit_log) AS t WHERE t.before > t.at").await,
+            0,
+            "newest first by id is newest first by time"
+        );
+        for (action, least) in [("members.import", 49), ("document.publish", 76), ("document.restore", 1), ("document.unpublish", 1), ("attachment.upload", 3), ("activation_codes.issue", 48), ("activation_code.issue", 1_000)] {
+            let n = app
+                .db()
+                .run(move |conn| {
+                    use diesel::prelude::*;
+                    use handbook::db::schema::audit_log as a;
+                    Ok(a::table.filter(a::action.eq(action)).count().get_result::<i64>(conn)?)
+                })
+                .await
+                .unwrap();
+            assert!(n >= least, "{action}: {n} entries");
+        }
+        assert_eq!(count(&app, "SELECT count(*) AS n FROM audit_log WHERE action = 'staff.create'").await, 51, "3 editors and 48 officers");
+        assert_eq!(count(&app, "SELECT count(*) AS n FROM audit_log WHERE actor_role = 'officer' AND committee_code IS NULL").await, 0);
+
+        // The officer of HK signs in to the console with the printed password and sees its committee.
+        let officer = Console::sign_in(&app, "canbo.hk", &password).await;
+        let page = assert_html_page(&app.send(officer.get("/dashboard")).await, 200);
+        assert!(page.contains("/dashboard/committees/HK") && !page.contains("/dashboard/committees/BD"), "{page}");
+
+        // A member of HK activated for the test syncs from scratch: exactly the documents visible to HK now.
+        let editor = app.login("bientap.lan", &password).await["access_token"].as_str().unwrap().to_owned();
+        let card = app
+            .db()
+            .run(|conn| {
+                use diesel::prelude::*;
+                use handbook::db::schema::members as m;
+                Ok(m::table.filter(m::committee_code.eq("HK")).filter(m::status.eq("eligible")).select(m::card_number).order(m::id).first::<String>(conn)?)
+            })
+            .await
+            .unwrap();
+        let member = app.activate_member(&editor, &card, "mật khẩu đảng viên").await["access_token"].as_str().unwrap().to_owned();
+        let mut phone = SyncClient::register(&app, &member).await;
+        phone.sync(&app).await;
+        let received: BTreeSet<String> = phone.documents.keys().cloned().collect();
+        let visible = app
+            .db()
+            .run(|conn| {
+                use diesel::prelude::*;
+                use handbook::db::schema::{document_audience as aud, documents as d};
+                let addressed = aud::table.filter(aud::committee_code.eq("HK")).select(aud::document_id);
+                let ids: Vec<String> = d::table
+                    .filter(d::live_state.eq("visible"))
+                    .filter(d::live_audience_all.eq(true).or(d::id.eq_any(addressed)))
+                    .select(d::id)
+                    .load(conn)?;
+                Ok(ids.into_iter().collect::<BTreeSet<String>>())
+            })
+            .await
+            .unwrap();
+        assert!(visible.len() > 50, "{}", visible.len());
+        assert_eq!(received, visible, "a device syncing from scratch gets exactly the visible documents");
+        let hidden = app
+            .db()
+            .run(|conn| {
+                use diesel::prelude::*;
+                use handbook::db::schema::documents as d;
+                Ok(d::table.filter(d::live_state.eq_any(["scheduled", "expired", "withdrawn", "none"])).select(d::id).load::<String>(conn)?)
+            })
+            .await
+            .unwrap();
+        assert!(hidden.iter().all(|id| !received.contains(id)), "no scheduled, expired, withdrawn or draft document reached the device");
+    }
+}
