@@ -5,11 +5,12 @@
 //! unit and committee rows. Imports, which touch many members at once, recount the committees they touched.
 //! `active_30d` and `up_to_date` move with time and with the feed rather than with writes: a periodic job
 //! (`refresh_moving`, every 10 minutes in `serve`, and before every daily snapshot) recomputes them.
+//! `devices` (live installations of members who may read documents: eligible or exempt) moves with the first three:
+//! it is what an audience of documents reaches (`report::reach`).
 
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::dsl::exists;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
@@ -26,10 +27,14 @@ pub struct Contribution {
     pub eligible: bool,
     pub activated: bool,
     pub installed: bool,
+    /// Live installations, when the member may read documents (not `left`); else 0.
+    pub devices: i64,
 }
 
 pub fn contribution(conn: &mut DbConnection, member_id: i64) -> QueryResult<Option<Contribution>> {
-    let row: Option<(String, String, String, MemberStatus, Option<NaiveDateTime>, bool)> = members::table
+    let live_devices =
+        inst::table.filter(inst::member_id.eq(member_id)).filter(inst::deleted_at.is_null()).count().single_value();
+    let row: Option<(String, String, String, MemberStatus, Option<NaiveDateTime>, Option<i64>)> = members::table
         .find(member_id)
         .select((
             members::committee_code,
@@ -37,19 +42,21 @@ pub fn contribution(conn: &mut DbConnection, member_id: i64) -> QueryResult<Opti
             members::cell,
             members::status,
             members::activated_at,
-            exists(inst::table.filter(inst::member_id.eq(member_id)).filter(inst::deleted_at.is_null())),
+            live_devices,
         ))
         .get_result(conn)
         .optional()?;
-    Ok(row.map(|(committee, unit, cell, status, activated_at, installed)| {
+    Ok(row.map(|(committee, unit, cell, status, activated_at, devices)| {
         let eligible = status == MemberStatus::Eligible;
+        let devices = devices.unwrap_or(0);
         Contribution {
             committee,
             unit,
             cell,
             eligible,
             activated: eligible && activated_at.is_some(),
-            installed: eligible && installed,
+            installed: eligible && devices > 0,
+            devices: if status == MemberStatus::Left { 0 } else { devices },
         }
     }))
 }
@@ -89,7 +96,8 @@ pub fn apply_changes(conn: &mut DbConnection, members: &[i64], before: Vec<Optio
 
 fn add(conn: &mut DbConnection, who: &Contribution, sign: i64) -> QueryResult<()> {
     let (e, a, i) = (i64::from(who.eligible) * sign, i64::from(who.activated) * sign, i64::from(who.installed) * sign);
-    if (e, a, i) == (0, 0, 0) {
+    let d = who.devices * sign;
+    if (e, a, i, d) == (0, 0, 0, 0) {
         return Ok(());
     }
     for (unit, cell) in [("", ""), (who.unit.as_str(), ""), (who.unit.as_str(), who.cell.as_str())] {
@@ -99,6 +107,7 @@ fn add(conn: &mut DbConnection, who: &Contribution, sign: i64) -> QueryResult<()
                 cc::eligible.eq(cc::eligible + e),
                 cc::activated.eq(cc::activated + a),
                 cc::installed.eq(cc::installed + i),
+                cc::devices.eq(cc::devices + d),
             ))
             .execute(conn)?;
     }
@@ -132,6 +141,8 @@ pub struct Recounted {
     pub installed: i64,
     #[diesel(sql_type = BigInt)]
     pub active_30d: i64,
+    #[diesel(sql_type = BigInt)]
+    pub devices: i64,
 }
 
 /// The placeholder syntax of the connection's backend, for the one hand-written query below.
@@ -145,17 +156,22 @@ fn placeholder(conn: &DbConnection) -> &'static str {
 /// Every cell's counts from members and installations: the naive GROUP BY that the counters exist to avoid,
 /// used by imports (for the committees they touched), by the periodic job and by tests.
 pub fn full_count(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<Recounted>> {
+    // Each member's live installations are counted once (`n`), for `installed` and `devices` both.
     let sql = format!(
         "SELECT m.committee_code, m.unit, m.cell,
             CAST(SUM(CASE WHEN m.status = '{eligible}' THEN 1 ELSE 0 END) AS BIGINT) AS eligible,
             CAST(SUM(CASE WHEN m.status = '{eligible}' AND m.activated_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS activated,
-            CAST(SUM(CASE WHEN m.status = '{eligible}' AND EXISTS (SELECT 1 FROM installations i
-                 WHERE i.member_id = m.id AND i.deleted_at IS NULL) THEN 1 ELSE 0 END) AS BIGINT) AS installed,
-            CAST(SUM(CASE WHEN m.status = '{eligible}' AND EXISTS (SELECT 1 FROM installations i
-                 WHERE i.member_id = m.id AND i.deleted_at IS NULL AND i.last_seen_at >= {p}) THEN 1 ELSE 0 END) AS BIGINT) AS active_30d
-         FROM members m GROUP BY m.committee_code, m.unit, m.cell",
+            CAST(SUM(CASE WHEN m.status = '{eligible}' AND m.n > 0 THEN 1 ELSE 0 END) AS BIGINT) AS installed,
+            CAST(SUM(CASE WHEN m.status = '{eligible}' AND m.n > 0 AND EXISTS (SELECT 1 FROM installations i
+                 WHERE i.member_id = m.id AND i.deleted_at IS NULL AND i.last_seen_at >= {p}) THEN 1 ELSE 0 END) AS BIGINT) AS active_30d,
+            CAST(SUM(CASE WHEN m.status <> '{left}' THEN m.n ELSE 0 END) AS BIGINT) AS devices
+         FROM (SELECT id, committee_code, unit, cell, status, activated_at,
+                      (SELECT COUNT(*) FROM installations i WHERE i.member_id = members.id AND i.deleted_at IS NULL) AS n
+               FROM members) AS m
+         GROUP BY m.committee_code, m.unit, m.cell",
         p = placeholder(conn),
         eligible = MemberStatus::Eligible.as_str(),
+        left = MemberStatus::Left.as_str(),
     );
     diesel::sql_query(sql).bind::<Timestamp, _>(now - Duration::days(30)).load(conn)
 }
@@ -170,6 +186,7 @@ struct NewCounts {
     activated: i64,
     installed: i64,
     active_30d: i64,
+    devices: i64,
 }
 
 /// Replaces the counters of `committees` with a full count. Call inside a write transaction.
@@ -184,14 +201,14 @@ pub fn recount(conn: &mut DbConnection, committees: &[String], now: NaiveDateTim
     let cells: Vec<Recounted> =
         full_count(conn, now)?.into_iter().filter(|c| committees.contains(&c.committee_code)).collect();
     diesel::delete(cc::table.filter(cc::committee_code.eq_any(committees))).execute(conn)?;
-    let mut rows: BTreeMap<CounterKey, [i64; 4]> = BTreeMap::new();
+    let mut rows: BTreeMap<CounterKey, [i64; 5]> = BTreeMap::new();
     for code in committees {
-        rows.insert((code.clone(), String::new(), String::new()), [0; 4]);
+        rows.insert((code.clone(), String::new(), String::new()), [0; 5]);
     }
     for c in &cells {
-        let counts = [c.eligible, c.activated, c.installed, c.active_30d];
+        let counts = [c.eligible, c.activated, c.installed, c.active_30d, c.devices];
         for key in c.keys() {
-            let total = rows.entry(key).or_insert([0; 4]);
+            let total = rows.entry(key).or_insert([0; 5]);
             for (sum, n) in total.iter_mut().zip(counts) {
                 *sum += n;
             }
@@ -199,7 +216,7 @@ pub fn recount(conn: &mut DbConnection, committees: &[String], now: NaiveDateTim
     }
     let records: Vec<NewCounts> = rows
         .into_iter()
-        .map(|((committee_code, unit, cell), [eligible, activated, installed, active_30d])| NewCounts {
+        .map(|((committee_code, unit, cell), [eligible, activated, installed, active_30d, devices])| NewCounts {
             committee_code,
             unit,
             cell,
@@ -207,6 +224,7 @@ pub fn recount(conn: &mut DbConnection, committees: &[String], now: NaiveDateTim
             activated,
             installed,
             active_30d,
+            devices,
         })
         .collect();
     // Thousands of cells: batched inserts, one statement per backend (the connection enum cannot batch).

@@ -95,6 +95,7 @@ diesel::table! {
         installed -> BigInt,
         active_30d -> BigInt,
         up_to_date -> BigInt,
+        devices -> BigInt,
     }
 }
 
@@ -152,6 +153,7 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        search_title -> Text,
     }
 }
 

@@ -8,8 +8,8 @@
 //! (`coverage::routes::city_report`, `committee_report`, `history_points`).
 //!
 //! The parts: `session` (cookies, CSRF check, answering with the session), `sign_in` (the form, sign-out),
-//! `home` and `committee` (the pages), `chart` (the trend chart), `csv` (downloads), `layout` (the page frame
-//! and number formats), `assets` (the stylesheet).
+//! `home` and `committee` (the pages), `documents` (list, editor, revisions), `chart` (the trend chart), `csv`
+//! (downloads), `layout` (the page frame and number formats), `assets` (the stylesheet).
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
@@ -19,6 +19,7 @@ mod assets;
 mod chart;
 mod committee;
 mod csv;
+mod documents;
 mod home;
 mod layout;
 mod session;
@@ -44,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/dashboard/coverage.csv").get(csv::city_csv))
         .service(web::resource("/dashboard/committees/{code}").get(committee::committee_page))
         .service(web::resource("/dashboard/committees/{code}/not-installed.csv").get(csv::not_installed_csv));
+    documents::configure(cfg);
     assets::configure(cfg);
 }
 

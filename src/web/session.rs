@@ -30,7 +30,6 @@ pub const ACTIVE_COOKIE: &str = "hb_active";
 const COOKIE_PATH: &str = "/dashboard";
 /// The form field, and the header of a script's request, that carry the CSRF token.
 pub(super) const CSRF_FIELD: &str = "csrf";
-#[allow(dead_code)] // read by the script-sent uploads of the pages that follow
 pub(super) const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The staff member a page is for, with the CSRF token its forms carry.
@@ -196,7 +195,6 @@ where
 /// A state-changing request of a staff form or script: refused with a 403 page unless it comes from this origin
 /// and carries the session's CSRF token (`presented`, the form's `csrf` field, or else the `X-CSRF-Token`
 /// header); then as [`staff_page`].
-#[allow(dead_code)] // the forms of the pages that follow
 pub(super) async fn staff_action<Action, Answer>(
     state: &AppState,
     req: &HttpRequest,

@@ -162,6 +162,14 @@ fn matrix() -> Vec<Row> {
             "PDF",
             [401, 403, 403, 201, 201, 201, 401, 401, 401],
         ),
+        // Addressed to committee A: its officer reads A's part, B's officer is told it does not exist.
+        (
+            "/api/v1/admin/documents/{id}/delivery",
+            Method::GET,
+            "/api/v1/admin/documents/{doc}/delivery",
+            "",
+            STAFF_OF_A,
+        ),
         // The officer of A withdraws it first; the admin then finds it already withdrawn.
         (
             "/api/v1/admin/documents/{id}/unpublish",
@@ -208,6 +216,28 @@ fn matrix() -> Vec<Row> {
             "/dashboard/committees/{code}/not-installed.csv",
             Method::GET,
             "/dashboard/committees/HK/not-installed.csv",
+            "",
+            [303; 9],
+        ),
+        ("/dashboard/documents", Method::GET, "/dashboard/documents", "", [303; 9]),
+        ("/dashboard/documents/new", Method::GET, "/dashboard/documents/new", "", [303; 9]),
+        ("/dashboard/documents/new", Method::POST, "/dashboard/documents/new", "", [303; 9]),
+        ("/dashboard/documents/{id}", Method::GET, "/dashboard/documents/{doc}", "", [303; 9]),
+        ("/dashboard/documents/{id}", Method::POST, "/dashboard/documents/{doc}", "", [303; 9]),
+        ("/dashboard/documents/{id}/unpublish", Method::POST, "/dashboard/documents/{doc}/unpublish", "", [303; 9]),
+        ("/dashboard/documents/{id}/attachments", Method::POST, "/dashboard/documents/{doc}/attachments", "", [303; 9]),
+        (
+            "/dashboard/documents/{id}/attachments/remove",
+            Method::POST,
+            "/dashboard/documents/{doc}/attachments/remove",
+            "",
+            [303; 9],
+        ),
+        ("/dashboard/documents/{id}/revisions", Method::GET, "/dashboard/documents/{doc}/revisions", "", [303; 9]),
+        (
+            "/dashboard/documents/{id}/revisions/{n}/restore",
+            Method::POST,
+            "/dashboard/documents/{doc}/revisions/1/restore",
             "",
             [303; 9],
         ),

@@ -243,8 +243,8 @@ both_backends! {
                 use handbook::db::schema::coverage_counts as cc;
                 let now = handbook::time::now();
                 handbook::coverage::counters::refresh_moving(conn, now)?;
-                let stored: Vec<(String, String, String, i64, i64, i64, i64)> = cc::table
-                    .select((cc::committee_code, cc::unit, cc::cell, cc::eligible, cc::activated, cc::installed, cc::active_30d))
+                let stored: Vec<(String, String, String, i64, i64, i64, i64, i64)> = cc::table
+                    .select((cc::committee_code, cc::unit, cc::cell, cc::eligible, cc::activated, cc::installed, cc::active_30d, cc::devices))
                     .load(conn)?;
                 let cells = handbook::coverage::counters::full_count(conn, now)?;
                 Ok((stored, cells))
@@ -280,17 +280,18 @@ both_backends! {
         assert_eq!(actual_up_to_date, expected_up_to_date, "up_to_date drifted from a recount of members");
         let (actual, expected) = stored_and_recounted(counters, &recount);
         assert!(expected.values().map(|c| c[2]).sum::<i64>() > 0, "the operations installed something");
+        assert!(expected.values().map(|c| c[4]).sum::<i64>() > 0, "the operations left devices to count");
         assert_eq!(actual, expected, "the counters drifted from a full recount");
     }
 }
 
 /// A cell's key (committee, unit, cell; blank unit and cell for committee and unit totals) and its
-/// eligible/activated/installed/active_30d counts.
-type Counts = BTreeMap<(String, String, String), [i64; 4]>;
+/// eligible/activated/installed/active_30d/devices counts.
+type Counts = BTreeMap<(String, String, String), [i64; 5]>;
 
 /// The stored counters and the recount's cells summed up to units and committees, both without all-zero rows.
 fn stored_and_recounted(
-    stored: Vec<(String, String, String, i64, i64, i64, i64)>,
+    stored: Vec<(String, String, String, i64, i64, i64, i64, i64)>,
     recount: &[handbook::coverage::counters::Recounted],
 ) -> (Counts, Counts) {
     let mut expected = Counts::new();
@@ -302,16 +303,16 @@ fn stored_and_recounted(
             (committee.clone(), c.unit.clone(), c.cell.clone()),
         ] {
             let sum = expected.entry(key).or_default();
-            for (s, n) in sum.iter_mut().zip([c.eligible, c.activated, c.installed, c.active_30d]) {
+            for (s, n) in sum.iter_mut().zip([c.eligible, c.activated, c.installed, c.active_30d, c.devices]) {
                 *s += n;
             }
         }
     }
-    expected.retain(|_, counts| counts != &[0; 4]);
+    expected.retain(|_, counts| counts != &[0; 5]);
     let actual = stored
         .into_iter()
-        .map(|(c, u, cell, e, a, i, act)| ((c, u, cell), [e, a, i, act]))
-        .filter(|(_, counts)| counts != &[0; 4])
+        .map(|(c, u, cell, e, a, i, act, d)| ((c, u, cell), [e, a, i, act, d]))
+        .filter(|(_, counts)| counts != &[0; 5])
         .collect();
     (actual, expected)
 }
@@ -388,8 +389,8 @@ both_backends! {
             .run(move |conn| {
                 use diesel::prelude::*;
                 use handbook::db::schema::{coverage_counts as cc, coverage_history as ch};
-                let stored: Vec<(String, String, String, i64, i64, i64, i64)> = cc::table
-                    .select((cc::committee_code, cc::unit, cc::cell, cc::eligible, cc::activated, cc::installed, cc::active_30d))
+                let stored: Vec<(String, String, String, i64, i64, i64, i64, i64)> = cc::table
+                    .select((cc::committee_code, cc::unit, cc::cell, cc::eligible, cc::activated, cc::installed, cc::active_30d, cc::devices))
                     .load(conn)?;
                 let cells = handbook::coverage::counters::full_count(conn, now)?;
                 let history: Vec<(String, chrono::NaiveDate, i64, i64, i64)> = ch::table
