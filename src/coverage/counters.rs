@@ -34,7 +34,9 @@ pub struct Contribution {
 pub fn contribution(conn: &mut DbConnection, member_id: i64) -> QueryResult<Option<Contribution>> {
     let live_devices =
         inst::table.filter(inst::member_id.eq(member_id)).filter(inst::deleted_at.is_null()).count().single_value();
-    let row: Option<(String, String, String, MemberStatus, Option<NaiveDateTime>, Option<i64>)> = members::table
+    /// Committee, unit, cell, status, activation and live devices.
+    type Row = (String, String, String, MemberStatus, Option<NaiveDateTime>, Option<i64>);
+    let row: Option<Row> = members::table
         .find(member_id)
         .select((
             members::committee_code,

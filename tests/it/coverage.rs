@@ -243,7 +243,7 @@ both_backends! {
                 use handbook::db::schema::coverage_counts as cc;
                 let now = handbook::time::now();
                 handbook::coverage::counters::refresh_moving(conn, now)?;
-                let stored: Vec<(String, String, String, i64, i64, i64, i64, i64)> = cc::table
+                let stored: Vec<StoredCounts> = cc::table
                     .select((cc::committee_code, cc::unit, cc::cell, cc::eligible, cc::activated, cc::installed, cc::active_30d, cc::devices))
                     .load(conn)?;
                 let cells = handbook::coverage::counters::full_count(conn, now)?;
@@ -285,13 +285,16 @@ both_backends! {
     }
 }
 
+/// A counter row as stored: committee, unit, cell, eligible, activated, installed, active_30d, devices.
+type StoredCounts = (String, String, String, i64, i64, i64, i64, i64);
+
 /// A cell's key (committee, unit, cell; blank unit and cell for committee and unit totals) and its
 /// eligible/activated/installed/active_30d/devices counts.
 type Counts = BTreeMap<(String, String, String), [i64; 5]>;
 
 /// The stored counters and the recount's cells summed up to units and committees, both without all-zero rows.
 fn stored_and_recounted(
-    stored: Vec<(String, String, String, i64, i64, i64, i64, i64)>,
+    stored: Vec<StoredCounts>,
     recount: &[handbook::coverage::counters::Recounted],
 ) -> (Counts, Counts) {
     let mut expected = Counts::new();
@@ -389,7 +392,7 @@ both_backends! {
             .run(move |conn| {
                 use diesel::prelude::*;
                 use handbook::db::schema::{coverage_counts as cc, coverage_history as ch};
-                let stored: Vec<(String, String, String, i64, i64, i64, i64, i64)> = cc::table
+                let stored: Vec<StoredCounts> = cc::table
                     .select((cc::committee_code, cc::unit, cc::cell, cc::eligible, cc::activated, cc::installed, cc::active_30d, cc::devices))
                     .load(conn)?;
                 let cells = handbook::coverage::counters::full_count(conn, now)?;

@@ -7,6 +7,9 @@ use crate::error::FieldError;
 
 use super::{from_hanoi_input, hanoi_input};
 
+/// A time as the API takes it.
+type Utc = chrono::DateTime<chrono::Utc>;
+
 /// The editor's fields as typed (or as stored), kept as text so that a refused form shows them again unchanged.
 #[derive(Clone, Debug, Default)]
 pub(super) struct EditorForm {
@@ -77,9 +80,7 @@ impl EditorForm {
     }
 
     /// The two times in UTC, or the errors of those that cannot be read.
-    fn times(
-        &self,
-    ) -> Result<(Option<chrono::DateTime<chrono::Utc>>, Option<chrono::DateTime<chrono::Utc>>), Vec<FieldError>> {
+    fn times(&self) -> Result<(Option<Utc>, Option<Utc>), Vec<FieldError>> {
         let unreadable = "Thời điểm không đọc được: hãy chọn ngày và giờ (giờ Hà Nội).";
         let publish_at = from_hanoi_input(&self.publish_at);
         let expires_at = from_hanoi_input(&self.expires_at);
