@@ -158,18 +158,19 @@ fn placeholder(conn: &DbConnection) -> &'static str {
 /// Every cell's counts from members and installations: the naive GROUP BY that the counters exist to avoid,
 /// used by imports (for the committees they touched), by the periodic job and by tests.
 pub fn full_count(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<Recounted>> {
-    // Each member's live installations are counted once (`n`), for `installed` and `devices` both.
+    // Each member's live installations are grouped once (how many, and when one was last seen) and joined to the
+    // member: one pass over each table, whatever the planner knows of them (a correlated subquery per member is
+    // planned from statistics that a bulk load in the same transaction has made stale).
     let sql = format!(
         "SELECT m.committee_code, m.unit, m.cell,
             CAST(SUM(CASE WHEN m.status = '{eligible}' THEN 1 ELSE 0 END) AS BIGINT) AS eligible,
             CAST(SUM(CASE WHEN m.status = '{eligible}' AND m.activated_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS activated,
-            CAST(SUM(CASE WHEN m.status = '{eligible}' AND m.n > 0 THEN 1 ELSE 0 END) AS BIGINT) AS installed,
-            CAST(SUM(CASE WHEN m.status = '{eligible}' AND m.n > 0 AND EXISTS (SELECT 1 FROM installations i
-                 WHERE i.member_id = m.id AND i.deleted_at IS NULL AND i.last_seen_at >= {p}) THEN 1 ELSE 0 END) AS BIGINT) AS active_30d,
-            CAST(SUM(CASE WHEN m.status <> '{left}' THEN m.n ELSE 0 END) AS BIGINT) AS devices
-         FROM (SELECT id, committee_code, unit, cell, status, activated_at,
-                      (SELECT COUNT(*) FROM installations i WHERE i.member_id = members.id AND i.deleted_at IS NULL) AS n
-               FROM members) AS m
+            CAST(SUM(CASE WHEN m.status = '{eligible}' AND i.n IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS installed,
+            CAST(SUM(CASE WHEN m.status = '{eligible}' AND i.last_seen >= {p} THEN 1 ELSE 0 END) AS BIGINT) AS active_30d,
+            CAST(SUM(CASE WHEN m.status <> '{left}' AND i.n IS NOT NULL THEN i.n ELSE 0 END) AS BIGINT) AS devices
+         FROM members m
+         LEFT JOIN (SELECT member_id, COUNT(*) AS n, MAX(last_seen_at) AS last_seen FROM installations
+                    WHERE deleted_at IS NULL AND member_id IS NOT NULL GROUP BY member_id) AS i ON i.member_id = m.id
          GROUP BY m.committee_code, m.unit, m.cell",
         p = placeholder(conn),
         eligible = MemberStatus::Eligible.as_str(),

@@ -241,6 +241,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         acked_seq -> Nullable<BigInt>,
         acked_at -> Nullable<Timestamp>,
+        reader_committee -> Nullable<Text>,
     }
 }
 

@@ -7,21 +7,24 @@
 //! - positions commit in order, and a device's `acked_seq` is the position of the last page it applied (a cursor we
 //!   issued), so a device with `acked_seq >= feed_seq` has applied that upsert;
 //! - the audience's devices are the live installations of the members who may read the document: status eligible
-//!   or exempt, in the committees of the live revision's audience (all of them for the whole city);
-//! - so `acknowledged` counts those devices with `acked_seq >= feed_seq` while the document is published, and is 0
-//!   otherwise (scheduled: no device has it yet; expired or withdrawn: devices delete it); `devices` is the number
-//!   of those devices, from the coverage counters (`coverage_counts.devices`, O(committees)).
+//!   or exempt, in the committees of the live revision's audience (all of them for the whole city). Each such
+//!   installation carries its member's committee as `reader_committee` (NULL for every other installation);
+//! - so `acknowledged` counts the installations with `reader_committee` in the audience and `acked_seq >= feed_seq`
+//!   while the document is published, and is 0 otherwise (scheduled: no device has it yet; expired or withdrawn:
+//!   devices delete it); `devices` is the number of the audience's devices, from the coverage counters
+//!   (`coverage_counts.devices`, at most 48 rows read).
 //!
 //! An officer reads its own committee's part of the audience only (it must be in the audience, or own the
 //! document); anyone else is told the document does not exist.
 //!
-//! Cost: `devices` reads at most 48 counter rows. `acknowledged` is one indexed count, never a scan of every
-//! installation: for a committee audience the database walks that audience's members (`members_by_committee`) and
-//! their installations (`installations_by_member`), about 9,000 members for the largest committee; for the whole
-//! city it walks the index of live installations by acknowledged position (`installations_by_ack`, partial on
-//! `deleted_at IS NULL`) from `feed_seq` up, so it reads only devices that have acknowledged the revision, i.e. the
-//! answer itself, and stops there. Either plan reads rows of this document's audience only, and the page asking is
-//! one document's page, not a list refreshed all day.
+//! Cost: `acknowledged` is a range count in the index `installations_by_reader (reader_committee, acked_seq)`, one
+//! range per committee of the audience (all 48 for the whole city), from `feed_seq` up: it reads the index entries of
+//! the audience's devices that hold the revision, the answer itself, and nothing of members, of other committees or
+//! of devices still behind. Measured on PostgreSQL with the demo city (440,000 members, 377,000 devices, 80% of
+//! them up to date, a loaded 2-core machine): a committee's document about 1 ms; a whole-city one 40 ms from the
+//! index alone, up to about 200 ms right after most devices acknowledged (their index entries are then checked
+//! against the table until the next vacuum). Joining installations to members instead reads every member of the
+//! audience: 520 ms for the whole city, 185 ms for one large committee.
 //!
 //! A device whose member moved committee keeps the position it acknowledged in the former one until it syncs
 //! again (its cursor is refused then, and it starts from scratch): for that while it may be counted although the
@@ -34,10 +37,9 @@ use crate::auth::{AuthUser, Scope};
 use crate::content::documents::find_managed;
 use crate::content::states::{DocumentStatus, LiveState};
 use crate::coverage::report;
-use crate::db::schema::{document_audience as aud, documents as d, installations as inst, members};
+use crate::db::schema::{document_audience as aud, documents as d, installations as inst};
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::org::members::MemberStatus;
 
 /// How far a document's latest revision has reached.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -87,16 +89,16 @@ pub fn of_document(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result
     Ok(Delivery { revision, status: state.status(), devices, acknowledged })
 }
 
-/// Live devices of readers (eligible or exempt members) of `committees` (all: `None`) that acknowledged `position`.
+/// The audience's devices (`committees`; `None`: every committee) that acknowledged `position`.
 fn acknowledged(conn: &mut DbConnection, committees: Option<&[String]>, position: i64) -> QueryResult<i64> {
-    let mut query = inst::table
-        .inner_join(members::table)
-        .filter(inst::deleted_at.is_null())
+    let codes: Vec<String> = match committees {
+        Some(codes) => codes.to_vec(),
+        // One range of the index per committee, rather than every entry whatever its committee.
+        None => crate::db::schema::committees::table.select(crate::db::schema::committees::code).load(conn)?,
+    };
+    inst::table
+        .filter(inst::reader_committee.eq_any(codes))
         .filter(inst::acked_seq.ge(position))
-        .filter(members::status.ne(MemberStatus::Left))
-        .into_boxed();
-    if let Some(codes) = committees {
-        query = query.filter(members::committee_code.eq_any(codes.to_vec()));
-    }
-    query.count().get_result(conn)
+        .count()
+        .get_result(conn)
 }

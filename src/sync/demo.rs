@@ -20,7 +20,7 @@ use crate::sync::installations::Platform;
 pub const DAYS: i64 = 60;
 /// Demo installation ids start with this (a valid UUID prefix), so that a second run replaces only its own.
 const ID_PREFIX: &str = "de300000-";
-/// Rows per multi-row INSERT: 9 columns stay within SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+/// Rows per multi-row INSERT: 10 columns stay within SQLite's 32,766 and PostgreSQL's 65,535 parameters.
 const BATCH: usize = 2_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,7 @@ struct NewInstallation {
     device_model: Option<&'static str>,
     first_seen_at: NaiveDateTime,
     last_seen_at: NaiveDateTime,
+    reader_committee: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -134,6 +135,8 @@ pub fn load(conn: &mut DbConnection, seed: u64, now: NaiveDateTime) -> Result<De
                     }),
                     first_seen_at: first,
                     last_seen_at: last,
+                    // The demo's devices belong to eligible members.
+                    reader_committee: Some(codes[member.committee].clone()),
                 });
                 if rows.len() == BATCH {
                     insert_installations(conn, &rows)?;

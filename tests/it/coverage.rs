@@ -236,6 +236,11 @@ both_backends! {
         assert!(most <= 5, "a member has {most} live devices");
         let retired = app.count("SELECT count(*) AS n FROM installations WHERE deleted_at IS NOT NULL").await;
         assert!(retired > 0 && documents > 0, "the operations retired devices and published documents");
+        // What delivery counts by (`sync::delivery`): each live device of a reader carries its member's committee.
+        let stale = app.count("SELECT count(*) AS n FROM installations i LEFT JOIN members m ON m.id = i.member_id
+            WHERE COALESCE(i.reader_committee, '') <> COALESCE(CASE WHEN i.deleted_at IS NULL AND m.status <> 'left'
+                THEN m.committee_code END, '')").await;
+        assert_eq!(stale, 0, "reader_committee drifted from the members and their devices");
         let (counters, recount) = app
             .db()
             .run(|conn| {

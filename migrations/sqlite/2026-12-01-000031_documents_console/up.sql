@@ -17,5 +17,12 @@ UPDATE coverage_counts SET devices = (
 ALTER TABLE documents ADD COLUMN search_title TEXT NOT NULL DEFAULT '';
 UPDATE documents SET search_title = COALESCE(live_search_title, LOWER(title));
 
--- Delivery of a document (`sync::delivery`): live devices that acknowledged at least a feed position, by index.
-CREATE INDEX installations_by_ack ON installations (acked_seq) WHERE deleted_at IS NULL;
+-- The committee whose documents a device receives: its member's committee while the installation is live and the
+-- member may read documents (status eligible or exempt); NULL otherwise (staff devices, removed devices, members who
+-- left). Kept by registration, removal and the member import (`sync::installations::follow_member`). With the
+-- acknowledged position beside it, the delivery of a document (`sync::delivery`) is a range count in this index.
+ALTER TABLE installations ADD COLUMN reader_committee TEXT;
+UPDATE installations SET reader_committee = (
+    SELECT m.committee_code FROM members m WHERE m.id = installations.member_id AND m.status <> 'left'
+) WHERE deleted_at IS NULL AND member_id IS NOT NULL;
+CREATE INDEX installations_by_reader ON installations (reader_committee, acked_seq);

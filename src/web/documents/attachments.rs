@@ -13,7 +13,7 @@ use crate::error::{AppError, FieldError};
 use crate::state::AppState;
 
 use super::editor::{editor_response, find, EditorView};
-use super::form::in_vietnamese;
+use super::form::in_one_message;
 use super::{document_path, form_value};
 use crate::web::redirect;
 use crate::web::session::{staff_action, Viewer, CSRF_FIELD};
@@ -120,7 +120,7 @@ async fn upload_refused(
                 .into_iter()
                 .map(|e| if e.field == "body" { FieldError::new("file", e.message) } else { e })
                 .collect();
-            let message = in_vietnamese(errors).into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
+            let message = in_one_message(errors);
             (StatusCode::UNPROCESSABLE_ENTITY, message)
         }
         other => return Err(other),
@@ -152,7 +152,7 @@ async fn attach(
     match state.db.run(move |conn| documents::update(conn, &user, &id, patch)).await {
         Ok(_) => Ok(redirect(&format!("{}?{notice}=1#attachments", document_path(&row.id)))),
         Err(AppError::Validation(errors)) => {
-            let message = in_vietnamese(errors).into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
+            let message = in_one_message(errors);
             page_with_error(state, viewer, row, &message, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(other) => Err(other),

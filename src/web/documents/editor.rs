@@ -360,6 +360,12 @@ fn editor_markup(viewer: &Viewer, view: &EditorView, extras: &Extras, max_bytes:
                 }
             }
         }
+        @if view.row.is_none() {
+            section aria-labelledby="attachments-heading" {
+                h2 #attachments-heading { "Tệp đính kèm" }
+                p.muted { "Lưu bản nháp trước, rồi đính kèm tệp PDF ở trang của tài liệu." }
+            }
+        }
         @if let Some(row) = &view.row {
             (attachments_markup(viewer, row, view.upload_error.as_deref(), max_bytes))
             @if row.status().live_state().is_published() {

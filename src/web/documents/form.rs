@@ -157,6 +157,11 @@ pub(super) fn in_vietnamese(errors: Vec<FieldError>) -> Vec<FieldError> {
     out
 }
 
+/// The API's field errors in Vietnamese, one after the other, for a message that stands alone.
+pub(super) fn in_one_message(errors: Vec<FieldError>) -> String {
+    in_vietnamese(errors).into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ")
+}
+
 fn vietnamese_message(field: &str, message: &str) -> String {
     match field {
         "title" => format!("Hãy nhập tiêu đề (tối đa {MAX_TITLE_CHARS} ký tự)."),

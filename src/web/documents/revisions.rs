@@ -11,7 +11,7 @@ use crate::content::documents::{self, RevisionSummary, RevisionText};
 use crate::error::AppError;
 use crate::state::AppState;
 
-use super::form::in_vietnamese;
+use super::form::in_one_message;
 use super::{document_path, form_value, hanoi_text, query_value};
 use crate::web::layout::{message_page, page};
 use crate::web::session::{staff_action, staff_page, Viewer, CSRF_FIELD};
@@ -238,7 +238,7 @@ pub(super) async fn restore(
         match state.db.run(move |conn| documents::restore(conn, &user, &target, revision)).await {
             Ok(published) => Ok(redirect(&format!("{}/revisions?restored={}", document_path(&id), published.revision))),
             Err(AppError::Validation(errors)) => {
-                let reasons = in_vietnamese(errors).into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
+                let reasons = in_one_message(errors);
                 let text = format!("Không khôi phục được phiên bản {revision}: {reasons}");
                 Ok(html_response(
                     StatusCode::UNPROCESSABLE_ENTITY,
