@@ -4,6 +4,7 @@
 pub mod attachments;
 pub mod demo;
 pub mod documents;
+pub mod markdown;
 pub mod reading;
 pub mod routes;
 pub mod schedule;

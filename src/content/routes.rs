@@ -202,9 +202,12 @@ struct ManagedQuery {
     // Checked by the handler (422), not by the query parser.
     #[param(value_type = Option<DocumentStatus>)]
     status: Option<String>,
+    /// The draft's kind. Checked by the handler (422), not by the query parser.
+    #[param(value_type = Option<DocumentKind>)]
+    kind: Option<String>,
     /// Exactly this section.
     section: Option<String>,
-    /// Part of the title.
+    /// Part of the title, with or without Vietnamese diacritics.
     q: Option<String>,
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
@@ -235,7 +238,8 @@ async fn list_managed(
     let limit = paging::limit(query.limit)?;
     let offset = paging::decode_offset(query.after.as_deref())?;
     let status = AppError::parse_field::<DocumentStatus>(query.status.as_deref(), "status", DocumentStatus::one_of())?;
-    let filter = StaffFilter { status, section: query.section, q: query.q };
+    let kind = AppError::parse_field::<DocumentKind>(query.kind.as_deref(), "kind", DocumentKind::one_of())?;
+    let filter = StaffFilter { status, kind, section: query.section, q: query.q };
     let rows = state.db.run(move |conn| Ok(documents::list_managed(conn, &user, &filter, limit, offset)?)).await?;
     let page = paging::Page::from_offset_rows(rows, limit, offset).map(|row| row.view());
     Ok(HttpResponse::Ok().json(page))

@@ -5,11 +5,12 @@
 //! unit and committee rows. Imports, which touch many members at once, recount the committees they touched.
 //! `active_30d` and `up_to_date` move with time and with the feed rather than with writes: a periodic job
 //! (`refresh_moving`, every 10 minutes in `serve`, and before every daily snapshot) recomputes them.
+//! `devices` (live installations of members who may read documents: eligible or exempt) moves with the first three:
+//! it is what an audience of documents reaches (`report::reach`).
 
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::dsl::exists;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
@@ -26,10 +27,16 @@ pub struct Contribution {
     pub eligible: bool,
     pub activated: bool,
     pub installed: bool,
+    /// Live installations, when the member may read documents (not `left`); else 0.
+    pub devices: i64,
 }
 
 pub fn contribution(conn: &mut DbConnection, member_id: i64) -> QueryResult<Option<Contribution>> {
-    let row: Option<(String, String, String, MemberStatus, Option<NaiveDateTime>, bool)> = members::table
+    let live_devices =
+        inst::table.filter(inst::member_id.eq(member_id)).filter(inst::deleted_at.is_null()).count().single_value();
+    /// Committee, unit, cell, status, activation and live devices.
+    type Row = (String, String, String, MemberStatus, Option<NaiveDateTime>, Option<i64>);
+    let row: Option<Row> = members::table
         .find(member_id)
         .select((
             members::committee_code,
@@ -37,19 +44,21 @@ pub fn contribution(conn: &mut DbConnection, member_id: i64) -> QueryResult<Opti
             members::cell,
             members::status,
             members::activated_at,
-            exists(inst::table.filter(inst::member_id.eq(member_id)).filter(inst::deleted_at.is_null())),
+            live_devices,
         ))
         .get_result(conn)
         .optional()?;
-    Ok(row.map(|(committee, unit, cell, status, activated_at, installed)| {
+    Ok(row.map(|(committee, unit, cell, status, activated_at, devices)| {
         let eligible = status == MemberStatus::Eligible;
+        let devices = devices.unwrap_or(0);
         Contribution {
             committee,
             unit,
             cell,
             eligible,
             activated: eligible && activated_at.is_some(),
-            installed: eligible && installed,
+            installed: eligible && devices > 0,
+            devices: if status == MemberStatus::Left { 0 } else { devices },
         }
     }))
 }
@@ -89,7 +98,8 @@ pub fn apply_changes(conn: &mut DbConnection, members: &[i64], before: Vec<Optio
 
 fn add(conn: &mut DbConnection, who: &Contribution, sign: i64) -> QueryResult<()> {
     let (e, a, i) = (i64::from(who.eligible) * sign, i64::from(who.activated) * sign, i64::from(who.installed) * sign);
-    if (e, a, i) == (0, 0, 0) {
+    let d = who.devices * sign;
+    if (e, a, i, d) == (0, 0, 0, 0) {
         return Ok(());
     }
     for (unit, cell) in [("", ""), (who.unit.as_str(), ""), (who.unit.as_str(), who.cell.as_str())] {
@@ -99,6 +109,7 @@ fn add(conn: &mut DbConnection, who: &Contribution, sign: i64) -> QueryResult<()
                 cc::eligible.eq(cc::eligible + e),
                 cc::activated.eq(cc::activated + a),
                 cc::installed.eq(cc::installed + i),
+                cc::devices.eq(cc::devices + d),
             ))
             .execute(conn)?;
     }
@@ -132,6 +143,8 @@ pub struct Recounted {
     pub installed: i64,
     #[diesel(sql_type = BigInt)]
     pub active_30d: i64,
+    #[diesel(sql_type = BigInt)]
+    pub devices: i64,
 }
 
 /// The placeholder syntax of the connection's backend, for the one hand-written query below.
@@ -145,17 +158,23 @@ fn placeholder(conn: &DbConnection) -> &'static str {
 /// Every cell's counts from members and installations: the naive GROUP BY that the counters exist to avoid,
 /// used by imports (for the committees they touched), by the periodic job and by tests.
 pub fn full_count(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<Recounted>> {
+    // Each member's live installations are grouped once (how many, and when one was last seen) and joined to the
+    // member: one pass over each table, whatever the planner knows of them (a correlated subquery per member is
+    // planned from statistics that a bulk load in the same transaction has made stale).
     let sql = format!(
         "SELECT m.committee_code, m.unit, m.cell,
             CAST(SUM(CASE WHEN m.status = '{eligible}' THEN 1 ELSE 0 END) AS BIGINT) AS eligible,
             CAST(SUM(CASE WHEN m.status = '{eligible}' AND m.activated_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS activated,
-            CAST(SUM(CASE WHEN m.status = '{eligible}' AND EXISTS (SELECT 1 FROM installations i
-                 WHERE i.member_id = m.id AND i.deleted_at IS NULL) THEN 1 ELSE 0 END) AS BIGINT) AS installed,
-            CAST(SUM(CASE WHEN m.status = '{eligible}' AND EXISTS (SELECT 1 FROM installations i
-                 WHERE i.member_id = m.id AND i.deleted_at IS NULL AND i.last_seen_at >= {p}) THEN 1 ELSE 0 END) AS BIGINT) AS active_30d
-         FROM members m GROUP BY m.committee_code, m.unit, m.cell",
+            CAST(SUM(CASE WHEN m.status = '{eligible}' AND i.n IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS installed,
+            CAST(SUM(CASE WHEN m.status = '{eligible}' AND i.last_seen >= {p} THEN 1 ELSE 0 END) AS BIGINT) AS active_30d,
+            CAST(SUM(CASE WHEN m.status <> '{left}' AND i.n IS NOT NULL THEN i.n ELSE 0 END) AS BIGINT) AS devices
+         FROM members m
+         LEFT JOIN (SELECT member_id, COUNT(*) AS n, MAX(last_seen_at) AS last_seen FROM installations
+                    WHERE deleted_at IS NULL AND member_id IS NOT NULL GROUP BY member_id) AS i ON i.member_id = m.id
+         GROUP BY m.committee_code, m.unit, m.cell",
         p = placeholder(conn),
         eligible = MemberStatus::Eligible.as_str(),
+        left = MemberStatus::Left.as_str(),
     );
     diesel::sql_query(sql).bind::<Timestamp, _>(now - Duration::days(30)).load(conn)
 }
@@ -171,6 +190,7 @@ struct NewCounts {
     installed: i64,
     active_30d: i64,
     up_to_date: i64,
+    devices: i64,
 }
 
 /// Replaces the counters of `committees` with a full count. Call inside a write transaction.
@@ -187,14 +207,14 @@ pub fn recount(conn: &mut DbConnection, committees: &[String], now: NaiveDateTim
     // Counted before the rows are replaced and written with them (not by an UPDATE per row afterwards).
     let up_to_date = up_to_date_totals(conn, Some(committees))?;
     diesel::delete(cc::table.filter(cc::committee_code.eq_any(committees))).execute(conn)?;
-    let mut rows: BTreeMap<CounterKey, [i64; 4]> = BTreeMap::new();
+    let mut rows: BTreeMap<CounterKey, [i64; 5]> = BTreeMap::new();
     for code in committees {
-        rows.insert((code.clone(), String::new(), String::new()), [0; 4]);
+        rows.insert((code.clone(), String::new(), String::new()), [0; 5]);
     }
     for c in &cells {
-        let counts = [c.eligible, c.activated, c.installed, c.active_30d];
+        let counts = [c.eligible, c.activated, c.installed, c.active_30d, c.devices];
         for key in c.keys() {
-            let total = rows.entry(key).or_insert([0; 4]);
+            let total = rows.entry(key).or_insert([0; 5]);
             for (sum, n) in total.iter_mut().zip(counts) {
                 *sum += n;
             }
@@ -202,10 +222,10 @@ pub fn recount(conn: &mut DbConnection, committees: &[String], now: NaiveDateTim
     }
     let records: Vec<NewCounts> = rows
         .into_iter()
-        .map(|((committee_code, unit, cell), [eligible, activated, installed, active_30d])| {
+        .map(|((committee_code, unit, cell), [eligible, activated, installed, active_30d, devices])| {
             let up_to_date =
                 up_to_date.get(&(committee_code.clone(), unit.clone(), cell.clone())).copied().unwrap_or(0);
-            NewCounts { committee_code, unit, cell, eligible, activated, installed, active_30d, up_to_date }
+            NewCounts { committee_code, unit, cell, eligible, activated, installed, active_30d, up_to_date, devices }
         })
         .collect();
     // Thousands of cells: batched inserts, one statement per backend (the connection enum cannot batch).

@@ -175,6 +175,30 @@ pub fn committee(conn: &mut DbConnection, code: &str) -> QueryResult<Option<Comm
     Ok(Some(CommitteeReport { committee, units }))
 }
 
+/// What an audience of documents reaches: its eligible members and the devices of its readers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Reach {
+    /// Eligible members of the audience's committees.
+    pub eligible: i64,
+    /// Live installations of the audience's members who may read documents (eligible or exempt).
+    pub devices: i64,
+}
+
+/// The reach of an audience, from the committees' counter rows (`committees`: `None` for the whole city): at most
+/// 48 rows read, whatever the number of members and devices.
+pub fn reach(conn: &mut DbConnection, committees: Option<&[String]>) -> QueryResult<Reach> {
+    let mut query =
+        cc::table.filter(cc::unit.eq("")).filter(cc::cell.eq("")).select((cc::eligible, cc::devices)).into_boxed();
+    if let Some(codes) = committees {
+        query = query.filter(cc::committee_code.eq_any(codes.to_vec()));
+    }
+    let rows: Vec<(i64, i64)> = query.load(conn)?;
+    Ok(rows.into_iter().fold(Reach::default(), |sum, (eligible, devices)| Reach {
+        eligible: sum.eligible + eligible,
+        devices: sum.devices + devices,
+    }))
+}
+
 #[derive(Debug, Serialize, Queryable, utoipa::ToSchema)]
 pub struct NotInstalled {
     pub card_number: String,

@@ -96,6 +96,7 @@ diesel::table! {
         installed -> BigInt,
         active_30d -> BigInt,
         up_to_date -> BigInt,
+        devices -> BigInt,
     }
 }
 
@@ -153,6 +154,7 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        search_title -> Text,
     }
 }
 
@@ -240,6 +242,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         acked_seq -> Nullable<BigInt>,
         acked_at -> Nullable<Timestamp>,
+        reader_committee -> Nullable<Text>,
     }
 }
 

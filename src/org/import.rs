@@ -414,6 +414,10 @@ pub fn apply(
                 // A member who left cannot sign in any more: end every session now.
                 sessions::revoke_all(conn, Subject::Member(*id), None, at)?;
             }
+            if row.committee_code != old.committee_code || row.status != old.status {
+                // Its devices now receive another committee's documents, or none.
+                crate::sync::installations::follow_member(conn, *id)?;
+            }
             touched.insert(&old.committee_code);
             touched.insert(&row.committee_code);
         }

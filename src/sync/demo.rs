@@ -23,7 +23,7 @@ use crate::sync::installations::Platform;
 pub const DAYS: i64 = 60;
 /// Demo installation ids start with this (a valid UUID prefix), so that a second run replaces only its own.
 const ID_PREFIX: &str = "de300000-";
-/// Rows per multi-row INSERT: 9 columns stay within SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+/// Rows per multi-row INSERT: 10 columns stay within SQLite's 32,766 and PostgreSQL's 65,535 parameters.
 const BATCH: usize = 2_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +47,7 @@ struct NewInstallation {
     last_seen_at: NaiveDateTime,
     acked_seq: Option<i64>,
     acked_at: Option<NaiveDateTime>,
+    reader_committee: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -165,6 +166,8 @@ pub fn load(conn: &mut DbConnection, seed: u64, now: NaiveDateTime) -> Result<De
                     last_seen_at: last,
                     acked_seq: member.synced_at.and_then(|at| position_at(&timeline, at)),
                     acked_at: member.synced_at.filter(|at| position_at(&timeline, *at).is_some()),
+                    // The demo's devices belong to eligible members.
+                    reader_committee: Some(codes[member.committee].clone()),
                 });
                 if rows.len() == BATCH {
                     insert_installations(conn, &rows)?;

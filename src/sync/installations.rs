@@ -143,6 +143,10 @@ pub fn register(
             }
         }
         let before: Vec<_> = affected.iter().map(|m| counters::contribution(conn, *m)).collect::<QueryResult<_>>()?;
+        let reader = match member_id {
+            Some(member) => reader_committee(conn, member)?,
+            None => None,
+        };
         match &previous {
             Some((owner, _, _)) => {
                 diesel::update(inst::table.find(&id))
@@ -155,6 +159,7 @@ pub fn register(
                         inst::device_model.eq(&device_model),
                         inst::last_seen_at.eq(at),
                         inst::deleted_at.eq(None::<NaiveDateTime>),
+                        inst::reader_committee.eq(&reader),
                     ))
                     .execute(conn)?;
                 if *owner != subject {
@@ -176,6 +181,7 @@ pub fn register(
                         inst::device_model.eq(&device_model),
                         inst::first_seen_at.eq(at),
                         inst::last_seen_at.eq(at),
+                        inst::reader_committee.eq(&reader),
                     ))
                     .execute(conn)?;
             }
@@ -208,7 +214,9 @@ fn retire_beyond(
     if idle.is_empty() {
         return Ok(0);
     }
-    diesel::update(inst::table.filter(inst::installation_id.eq_any(idle))).set(inst::deleted_at.eq(at)).execute(conn)
+    diesel::update(inst::table.filter(inst::installation_id.eq_any(idle)))
+        .set((inst::deleted_at.eq(at), inst::reader_committee.eq(None::<String>)))
+        .execute(conn)
 }
 
 /// Marks it removed: its owner, or an admin (anyone else: 404).
@@ -223,7 +231,9 @@ pub fn remove(conn: &mut DbConnection, user: &AuthUser, installation_id: &str) -
         match owner {
             Some((subject, None, member)) if subject == user.subject || user.role == Role::Admin => {
                 let remove = |conn: &mut DbConnection| {
-                    diesel::update(inst::table.find(&id)).set(inst::deleted_at.eq(now())).execute(conn)
+                    diesel::update(inst::table.find(&id))
+                        .set((inst::deleted_at.eq(now()), inst::reader_committee.eq(None::<String>)))
+                        .execute(conn)
                 };
                 match member {
                     Some(member) => counters::track(conn, member, remove)?,
@@ -234,6 +244,25 @@ pub fn remove(conn: &mut DbConnection, user: &AuthUser, installation_id: &str) -
             _ => Err(AppError::NotFound),
         }
     })
+}
+
+/// The committee whose documents the member's devices receive: its own, unless it left (then none).
+fn reader_committee(conn: &mut DbConnection, member_id: i64) -> QueryResult<Option<String>> {
+    let member: Option<(String, MemberStatus)> = members::table
+        .find(member_id)
+        .select((members::committee_code, members::status))
+        .get_result(conn)
+        .optional()?;
+    Ok(member.and_then(|(committee, status)| (status != MemberStatus::Left).then_some(committee)))
+}
+
+/// Keeps `reader_committee` of the member's live installations in step with the member, after its committee or
+/// status changed (the member import calls it for every member it moves or whose status it changes).
+pub fn follow_member(conn: &mut DbConnection, member_id: i64) -> QueryResult<usize> {
+    let reader = reader_committee(conn, member_id)?;
+    diesel::update(inst::table.filter(inst::member_id.eq(member_id)).filter(inst::deleted_at.is_null()))
+        .set(inst::reader_committee.eq(reader))
+        .execute(conn)
 }
 
 pub fn list_for_subject(conn: &mut DbConnection, subject: Subject) -> QueryResult<Vec<InstallationView>> {

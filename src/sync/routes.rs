@@ -14,6 +14,7 @@ use crate::state::AppState;
 
 use super::changes::{self, PAGE_BYTES};
 use super::cursor::{self, Cursor};
+use super::delivery::{self as deliveries, Delivery};
 use super::installations;
 
 pub const INSTALLATION_HEADER: &str = "x-installation-id";
@@ -27,7 +28,8 @@ pub fn routes(routes: &mut Routes) {
         .add(__path_list_own, list_own)
         .add(__path_remove, remove)
         .add_route(__path_sync, |method| web::method(method).to(sync).wrap(Compress::default()))
-        .add(__path_acknowledge, acknowledge);
+        .add(__path_acknowledge, acknowledge)
+        .add(__path_delivery, delivery);
 }
 
 /// Signed in: registers (201) or refreshes (200) the caller's installation.
@@ -249,4 +251,23 @@ async fn acknowledge(
     let installation = body.into_inner().installation_id;
     state.db.run(move |conn| installations::acknowledge(conn, member, &installation, cursor.position)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Admin (any document), officer (a document addressed to its committee, counted over its committee; or its own).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/documents/{id}/delivery",
+    tag = "sync",
+    operation_id = "document_delivery",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The document id")),
+    responses(
+        (status = 200, description = "How many of the audience's devices hold the latest revision: those that acknowledged a sync including it, out of the audience's live devices", body = Delivery),
+        p::sets::StaffLookup,
+    )
+)]
+async fn delivery(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    user.require_staff()?;
+    let answer = state.db.run(move |conn| deliveries::of_document(conn, &user, &id)).await?;
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(answer))
 }

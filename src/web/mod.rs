@@ -8,9 +8,9 @@
 //! (`coverage::routes::city_report`, `committee_report`, `history_points`).
 //!
 //! The parts: `session` (cookies, CSRF check, answering with the session), `sign_in` (the form, sign-out),
-//! `home` and `committee` (the pages), `chart` (the trend chart), `csv` (downloads), `layout` (the page frame
-//! and number formats), `assets` (the stylesheet); `staff`, `audit` and `account` (those pages), with `fields`
-//! (their forms, and their errors in Vietnamese).
+//! `home` and `committee` (the pages), `documents` (list, editor, revisions), `chart` (the trend chart), `csv`
+//! (downloads), `layout` (the page frame and number formats), `assets` (the stylesheet and scripts); `staff`,
+//! `audit` and `account` (those pages), with `fields` (forms, and their errors in Vietnamese).
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
@@ -22,6 +22,7 @@ mod audit;
 mod chart;
 mod committee;
 mod csv;
+mod documents;
 mod fields;
 mod home;
 mod layout;
@@ -49,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/dashboard/coverage.csv").get(csv::city_csv))
         .service(web::resource("/dashboard/committees/{code}").get(committee::committee_page))
         .service(web::resource("/dashboard/committees/{code}/not-installed.csv").get(csv::not_installed_csv));
+    documents::configure(cfg);
     assets::configure(cfg);
     staff::configure(cfg);
     audit::configure(cfg);

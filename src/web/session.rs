@@ -285,9 +285,46 @@ fn answer(session: Session, result: Result<HttpResponse, AppError>) -> HttpRespo
         Err(AppError::BadRequest(detail)) => {
             html_response(StatusCode::BAD_REQUEST, message_page(Some(&session.viewer), "Yêu cầu không hợp lệ", &detail))
         }
-        Err(other) => other.error_response(),
+        // Anything else is a page too, never the API's JSON: a status, a title and what to do, in Vietnamese.
+        Err(other) => {
+            let api = other.error_response(); // logs an internal error, and carries Retry-After
+            let (title, text) = error_text(&other);
+            let mut page = html_response(api.status(), message_page(Some(&session.viewer), title, &text));
+            if let Some(retry) = api.headers().get(header::RETRY_AFTER) {
+                page.headers_mut().insert(header::RETRY_AFTER, retry.clone());
+            }
+            page
+        }
     };
     finish(session.cookies, response)
+}
+
+/// The title and text of an error's page.
+fn error_text(error: &AppError) -> (&'static str, String) {
+    match error {
+        AppError::Conflict(_) => (
+            "Không thực hiện được",
+            "Thao tác này không áp dụng được ở trạng thái hiện tại (có thể ai đó vừa thay đổi). Vui lòng tải lại \
+             trang và kiểm tra."
+                .to_owned(),
+        ),
+        AppError::Validation(errors) => (
+            "Dữ liệu không hợp lệ",
+            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
+        ),
+        AppError::PayloadTooLarge => ("Tệp quá lớn", "Tệp hoặc biểu mẫu vượt quá giới hạn cho phép.".to_owned()),
+        AppError::UnsupportedMediaType(_) => {
+            ("Định dạng không được hỗ trợ", "Định dạng tệp này không được chấp nhận.".to_owned())
+        }
+        AppError::TooManyRequests { retry_after_secs } => {
+            ("Quá nhiều yêu cầu", format!("Vui lòng thử lại sau {retry_after_secs} giây."))
+        }
+        AppError::RequestTimeout => ("Gửi quá chậm", "Kết nối quá chậm. Vui lòng thử lại.".to_owned()),
+        AppError::Unavailable | AppError::Internal(_) => {
+            ("Lỗi máy chủ", "Đã có lỗi xảy ra phía máy chủ. Vui lòng thử lại sau ít phút.".to_owned())
+        }
+        _ => ("Không thực hiện được", "Yêu cầu không thực hiện được. Vui lòng tải lại trang.".to_owned()),
+    }
 }
 
 /// CSRF defence on top of SameSite=Strict: an `Origin` or `Referer` header, when present, must name this host.

@@ -187,6 +187,14 @@ fn matrix() -> Vec<Row> {
             "PDF",
             [401, 403, 403, 201, 201, 201, 401, 401, 401],
         ),
+        // Addressed to committee A: its officer reads A's part, B's officer is told it does not exist.
+        (
+            "/api/v1/admin/documents/{id}/delivery",
+            Method::GET,
+            "/api/v1/admin/documents/{doc}/delivery",
+            "",
+            STAFF_OF_A,
+        ),
         // The officer of A withdraws it first; the admin then finds it already withdrawn.
         (
             "/api/v1/admin/documents/{id}/unpublish",
@@ -306,6 +314,69 @@ fn console_matrix() -> Vec<ConsoleRow> {
             "/dashboard/staff/spare.officer/password-reset",
             &[],
             ADMIN_PAGE,
+        ),
+        ("/dashboard/documents", Method::GET, "/dashboard/documents", &[], STAFF_PAGE),
+        ("/dashboard/documents/new", Method::GET, "/dashboard/documents/new", &[], STAFF_PAGE),
+        // A draft for committee A: B's officer may not address it (the form again, 422).
+        (
+            "/dashboard/documents/new",
+            Method::POST,
+            "/dashboard/documents/new",
+            &[
+                ("title", "Thông báo mới"),
+                ("kind", "thong_bao"),
+                ("section", ""),
+                ("body", "Nội dung"),
+                ("committees", "HK"),
+                ("action", "save"),
+            ],
+            [303, 403, 303, 422, 303],
+        ),
+        ("/dashboard/documents/{id}", Method::GET, "/dashboard/documents/{doc}", &[], OF_A),
+        (
+            "/dashboard/documents/{id}",
+            Method::POST,
+            "/dashboard/documents/{doc}",
+            &[
+                ("title", "Kế hoạch"),
+                ("kind", "thong_bao"),
+                ("section", ""),
+                ("body", "x"),
+                ("committees", "HK"),
+                ("action", "preview"),
+            ],
+            OF_A,
+        ),
+        ("/dashboard/documents/{id}/revisions", Method::GET, "/dashboard/documents/{doc}/revisions", &[], OF_A),
+        (
+            "/dashboard/documents/{id}/revisions/{n}/restore",
+            Method::POST,
+            "/dashboard/documents/{doc}/revisions/1/restore",
+            &[],
+            [303, 403, 303, 404, 303],
+        ),
+        (
+            "/dashboard/documents/{id}/attachments",
+            Method::POST,
+            "/dashboard/documents/{doc}/attachments",
+            // A multipart form with a PDF (`file` names the file part).
+            &[("file", "PDF")],
+            [303, 403, 303, 404, 303],
+        ),
+        (
+            "/dashboard/documents/{id}/attachments/remove",
+            Method::POST,
+            "/dashboard/documents/{doc}/attachments/remove",
+            &[("sha256", "{sha}")],
+            [303, 403, 303, 404, 303],
+        ),
+        // Already unpublished by A's officer when the admin asks: 409, as a page.
+        (
+            "/dashboard/documents/{id}/unpublish",
+            Method::POST,
+            "/dashboard/documents/{doc}/unpublish",
+            &[],
+            [303, 403, 303, 404, 409],
         ),
         // Last: they end each caller's sessions. Without a staff session there is nothing to end: to sign in.
         (
@@ -485,8 +556,16 @@ both_backends! {
         let mut wrong = Vec::new();
         for (route, method, path, fields, expected) in console_matrix() {
             let path = path.replace("{doc}", &fixture.document);
+            let fields: Vec<(&str, String)> =
+                fields.iter().map(|(name, value)| (*name, value.replace("{sha}", &fixture.sha256))).collect();
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(name, value)| (*name, value.as_str())).collect();
+            let fields = fields.as_slice();
             for (index, session) in sessions.iter().enumerate() {
+                let multipart = fields.iter().any(|(name, value)| *name == "file" && *value == "PDF");
                 let request = match (session, method.clone()) {
+                    (Some(session), Method::POST) if multipart => {
+                        session.post_multipart(&path, &[], &[("file", "k.pdf", "application/pdf", PDF)])
+                    }
                     (Some(session), Method::POST) => session.post_form(&path, fields),
                     (Some(session), method) => session.get(&path).method(method),
                     (None, Method::POST) => TestRequest::post()
@@ -525,9 +604,15 @@ both_backends! {
                 continue;
             }
             let path = path.replace("{doc}", &fixture.document);
+            let multipart = fields.iter().any(|(name, value)| *name == "file" && *value == "PDF");
             for csrf in [String::new(), other.csrf.clone()] {
                 let forged = Console { csrf: csrf.clone(), ..admin.clone() };
-                let answer = app.send(forged.post_form(&path, fields)).await;
+                let request = if multipart {
+                    forged.post_multipart(&path, &[], &[("file", "k.pdf", "application/pdf", PDF)])
+                } else {
+                    forged.post_form(&path, fields)
+                };
+                let answer = app.send(request).await;
                 if answer.status != 403 {
                     wrong.push(format!("POST {route} with csrf {csrf:?}: {}", answer.status));
                 }

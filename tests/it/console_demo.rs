@@ -32,8 +32,8 @@ both_backends! {
             .run(move |conn| {
                 use diesel::prelude::*;
                 use handbook::db::schema::coverage_counts as cc;
-                let stored: Vec<(String, String, String, i64, i64, i64, i64)> = cc::table
-                    .select((cc::committee_code, cc::unit, cc::cell, cc::eligible, cc::activated, cc::installed, cc::active_30d))
+                let stored: Vec<crate::coverage::StoredCounts> = cc::table
+                    .select((cc::committee_code, cc::unit, cc::cell, cc::eligible, cc::activated, cc::installed, cc::active_30d, cc::devices))
                     .load(conn)?;
                 Ok((stored, handbook::coverage::counters::full_count(conn, now)?))
             })

@@ -236,6 +236,11 @@ both_backends! {
         assert!(most <= 5, "a member has {most} live devices");
         let retired = app.count("SELECT count(*) AS n FROM installations WHERE deleted_at IS NOT NULL").await;
         assert!(retired > 0 && documents > 0, "the operations retired devices and published documents");
+        // What delivery counts by (`sync::delivery`): each live device of a reader carries its member's committee.
+        let stale = app.count("SELECT count(*) AS n FROM installations i LEFT JOIN members m ON m.id = i.member_id
+            WHERE COALESCE(i.reader_committee, '') <> COALESCE(CASE WHEN i.deleted_at IS NULL AND m.status <> 'left'
+                THEN m.committee_code END, '')").await;
+        assert_eq!(stale, 0, "reader_committee drifted from the members and their devices");
         let (counters, recount) = app
             .db()
             .run(|conn| {
@@ -243,8 +248,8 @@ both_backends! {
                 use handbook::db::schema::coverage_counts as cc;
                 let now = handbook::time::now();
                 handbook::coverage::counters::refresh_moving(conn, now)?;
-                let stored: Vec<(String, String, String, i64, i64, i64, i64)> = cc::table
-                    .select((cc::committee_code, cc::unit, cc::cell, cc::eligible, cc::activated, cc::installed, cc::active_30d))
+                let stored: Vec<StoredCounts> = cc::table
+                    .select((cc::committee_code, cc::unit, cc::cell, cc::eligible, cc::activated, cc::installed, cc::active_30d, cc::devices))
                     .load(conn)?;
                 let cells = handbook::coverage::counters::full_count(conn, now)?;
                 Ok((stored, cells))
@@ -254,6 +259,7 @@ both_backends! {
         assert!(up_to_date_against_a_recount(&app).await.values().sum::<i64>() > 0, "some members are up to date");
         let (actual, expected) = stored_and_recounted(counters, &recount);
         assert!(expected.values().map(|c| c[2]).sum::<i64>() > 0, "the operations installed something");
+        assert!(expected.values().map(|c| c[4]).sum::<i64>() > 0, "the operations left devices to count");
         assert_eq!(actual, expected, "the counters drifted from a full recount");
     }
 }
@@ -295,13 +301,16 @@ pub(crate) async fn up_to_date_against_a_recount(app: &TestApp) -> BTreeMap<Stri
         .collect()
 }
 
+/// A counter row as stored: committee, unit, cell, eligible, activated, installed, active_30d, devices.
+pub(crate) type StoredCounts = (String, String, String, i64, i64, i64, i64, i64);
+
 /// A cell's key (committee, unit, cell; blank unit and cell for committee and unit totals) and its
-/// eligible/activated/installed/active_30d counts.
-pub(crate) type Counts = BTreeMap<(String, String, String), [i64; 4]>;
+/// eligible/activated/installed/active_30d/devices counts.
+pub(crate) type Counts = BTreeMap<(String, String, String), [i64; 5]>;
 
 /// The stored counters and the recount's cells summed up to units and committees, both without all-zero rows.
 pub(crate) fn stored_and_recounted(
-    stored: Vec<(String, String, String, i64, i64, i64, i64)>,
+    stored: Vec<StoredCounts>,
     recount: &[handbook::coverage::counters::Recounted],
 ) -> (Counts, Counts) {
     let mut expected = Counts::new();
@@ -313,16 +322,16 @@ pub(crate) fn stored_and_recounted(
             (committee.clone(), c.unit.clone(), c.cell.clone()),
         ] {
             let sum = expected.entry(key).or_default();
-            for (s, n) in sum.iter_mut().zip([c.eligible, c.activated, c.installed, c.active_30d]) {
+            for (s, n) in sum.iter_mut().zip([c.eligible, c.activated, c.installed, c.active_30d, c.devices]) {
                 *s += n;
             }
         }
     }
-    expected.retain(|_, counts| counts != &[0; 4]);
+    expected.retain(|_, counts| counts != &[0; 5]);
     let actual = stored
         .into_iter()
-        .map(|(c, u, cell, e, a, i, act)| ((c, u, cell), [e, a, i, act]))
-        .filter(|(_, counts)| counts != &[0; 4])
+        .map(|(c, u, cell, e, a, i, act, d)| ((c, u, cell), [e, a, i, act, d]))
+        .filter(|(_, counts)| counts != &[0; 5])
         .collect();
     (actual, expected)
 }
@@ -399,8 +408,8 @@ both_backends! {
             .run(move |conn| {
                 use diesel::prelude::*;
                 use handbook::db::schema::{coverage_counts as cc, coverage_history as ch};
-                let stored: Vec<(String, String, String, i64, i64, i64, i64)> = cc::table
-                    .select((cc::committee_code, cc::unit, cc::cell, cc::eligible, cc::activated, cc::installed, cc::active_30d))
+                let stored: Vec<StoredCounts> = cc::table
+                    .select((cc::committee_code, cc::unit, cc::cell, cc::eligible, cc::activated, cc::installed, cc::active_30d, cc::devices))
                     .load(conn)?;
                 let cells = handbook::coverage::counters::full_count(conn, now)?;
                 let history: Vec<(String, chrono::NaiveDate, i64, i64, i64)> = ch::table

@@ -16,6 +16,7 @@ mod auth;
 mod cli;
 mod console_browser;
 mod console_demo;
+mod console_documents;
 mod console_staff;
 mod content;
 mod coverage;

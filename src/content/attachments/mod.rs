@@ -94,16 +94,35 @@ async fn upload(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
-    let name = check_name(query.into_inner().name.as_deref())?;
     let declared = sniff::declared_type(&req)?;
-    let max = state.settings.attachment_max_bytes;
     let announced = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    let body = payload.map(|chunk| chunk.map_err(payload_error));
+    let meta = store_upload(&state, user, query.into_inner().name.as_deref(), declared, announced, body).await?;
+    Ok(HttpResponse::Created().json(meta))
+}
+
+/// An upload, whichever way its bytes arrive (the API's raw body, the console's multipart field): the name
+/// checked, the bytes streamed into the blob store within `attachment_max_bytes` (413 past it, and at once when
+/// `announced` already says so), their type sniffed against `declared` (415), then the row and the audit entry.
+pub async fn store_upload<S>(
+    state: &AppState,
+    user: AuthUser,
+    name: Option<&str>,
+    declared: &'static str,
+    announced: Option<u64>,
+    body: S,
+) -> Result<AttachmentMeta, AppError>
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, AppError>> + Unpin,
+{
+    let name = check_name(name)?;
+    let max = state.settings.attachment_max_bytes;
     if announced.is_some_and(|length| length > max) {
         return Err(AppError::PayloadTooLarge);
     }
 
     let mut blob = BlobStore::new(&state.settings.data_dir).create().await?;
-    let received = match receive(payload, &mut blob, declared, max).await {
+    let received = match receive(body, &mut blob, declared, max).await {
         Ok(received) => received,
         Err(error) => {
             blob.discard().await;
@@ -116,8 +135,12 @@ async fn upload(
     let sha256 = blob.finish(last).await?;
 
     let size = i64::try_from(size).map_err(|_| AppError::PayloadTooLarge)?;
-    let meta = state.db.run(move |conn| Ok(record_upload(conn, &user, &sha256, size, content_type, &name)?)).await?;
-    Ok(HttpResponse::Created().json(meta))
+    state.db.run(move |conn| Ok(record_upload(conn, &user, &sha256, size, content_type, &name)?)).await
+}
+
+/// The media type a client declares for an attachment, if it is one of the allowed ones (else 415).
+pub fn allowed_type(declared: &str) -> Result<&'static str, AppError> {
+    sniff::allowed(declared)
 }
 
 /// The `attachments` row (inserted unless already there) and the audit entry, in one transaction.
@@ -187,17 +210,15 @@ struct Received {
 }
 
 /// Streams the body into `blob` while counting it; checks its type from its first bytes.
-async fn receive(
-    mut payload: web::Payload,
-    blob: &mut NewBlob,
-    declared: &'static str,
-    max: u64,
-) -> Result<Received, AppError> {
+async fn receive<S>(mut body: S, blob: &mut NewBlob, declared: &'static str, max: u64) -> Result<Received, AppError>
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, AppError>> + Unpin,
+{
     let mut size: u64 = 0;
     let mut pending = web::BytesMut::new();
     let mut content_type = None;
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(payload_error)?;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
         size += chunk.len() as u64;
         if size > max {
             return Err(AppError::PayloadTooLarge);

@@ -28,12 +28,12 @@ const ALLOWED: [&str; 11] = [PDF, PNG, JPEG, WEBP, GIF, DOCX, XLSX, PPTX, DOC, X
 
 /// The declared media type, which must be one of the allowed ones.
 pub(super) fn declared_type(req: &HttpRequest) -> Result<&'static str, AppError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
-        .unwrap_or_default();
+    allowed(req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default())
+}
+
+/// A declared media type (parameters aside), if it is one of the allowed ones.
+pub(super) fn allowed(content_type: &str) -> Result<&'static str, AppError> {
+    let declared = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     ALLOWED.into_iter().find(|allowed| *allowed == declared).ok_or_else(|| {
         AppError::UnsupportedMediaType(format!(
             "attachments are PDF, PNG, JPEG, WebP, GIF or Microsoft Office documents; send the file with its \

@@ -135,6 +135,7 @@ pub fn create(conn: &mut DbConnection, user: &AuthUser, input: DraftInput) -> Re
                 d::id.eq(&id),
                 d::owner_committee.eq(&owner),
                 d::title.eq(&draft.title),
+                d::search_title.eq(text::fold(&draft.title)),
                 d::kind.eq(&draft.kind),
                 d::section.eq(&draft.section),
                 d::body.eq(&draft.body),
@@ -212,6 +213,7 @@ pub(super) fn write_draft(conn: &mut DbConnection, id: &str, owner: Option<&str>
     diesel::update(d::table.find(id))
         .set((
             d::title.eq(&draft.title),
+            d::search_title.eq(text::fold(&draft.title)),
             d::kind.eq(&draft.kind),
             d::section.eq(&draft.section),
             d::body.eq(&draft.body),
@@ -236,10 +238,46 @@ pub fn revisions(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<V
         .load(conn)?)
 }
 
+/// The title and body of one published revision, for comparing revisions.
+#[derive(Clone, Debug, Queryable)]
+pub struct RevisionText {
+    pub revision: i32,
+    pub title: String,
+    pub body: String,
+}
+
+/// Revision `revision` of a document the caller manages (others, and revisions that do not exist: 404).
+pub fn revision_text(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    id: &str,
+    revision: i32,
+) -> Result<RevisionText, AppError> {
+    find_managed(conn, user, id)?;
+    rev::table
+        .find((id, revision))
+        .select((rev::revision, rev::title, rev::body))
+        .get_result(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)
+}
+
+/// The sections of the documents the caller manages, for suggesting one (a few thousand documents at most).
+pub fn sections(conn: &mut DbConnection, user: &AuthUser) -> QueryResult<Vec<String>> {
+    let mut query = d::table.filter(d::section.ne("")).select(d::section).distinct().order(d::section).into_boxed();
+    if let Scope::Committee(own) = user.scope() {
+        query = query.filter(d::owner_committee.eq(own));
+    }
+    query.load(conn)
+}
+
 #[derive(Debug, Default)]
 pub struct StaffFilter {
     pub status: Option<DocumentStatus>,
+    /// The draft's kind.
+    pub kind: Option<DocumentKind>,
     pub section: Option<String>,
+    /// Part of the title (the draft's or the published one), with or without diacritics.
     pub q: Option<String>,
 }
 
@@ -258,14 +296,18 @@ pub fn list_managed(
     if let Some(status) = filter.status {
         query = query.filter(d::live_state.eq(status.live_state()));
     }
+    if let Some(kind) = filter.kind {
+        query = query.filter(d::kind.eq(kind));
+    }
     if let Some(section) = &filter.section {
         query = query.filter(d::section.eq(section.clone()));
     }
     if let Some(q) = filter.q.as_deref().map(text::fold).filter(|q| !q.is_empty()) {
-        // Drafts have no folded copy: compare the folded query with the title as typed, case aside.
+        // Both titles are kept folded (lower case, no diacritics): the draft's and the published one.
         let pattern = text::contains_pattern(&q);
-        query = query
-            .filter(d::live_search_title.like(pattern.clone()).escape('\\').or(d::title.like(pattern).escape('\\')));
+        query = query.filter(
+            d::search_title.like(pattern.clone()).escape('\\').or(d::live_search_title.like(pattern).escape('\\')),
+        );
     }
     query.limit(limit + 1).offset(offset).load(conn)
 }

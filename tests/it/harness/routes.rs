@@ -14,7 +14,7 @@ use super::TestApp;
 /// The officers' dashboard: HTML pages and form posts for a browser, signed in by a session cookie (not a bearer
 /// token), with CSV downloads behind the same cookie. Not an API, so not in the OpenAPI document: the JSON and CSV
 /// it shows are described under /api/v1/coverage. A dashboard route is added here by hand.
-pub const DASHBOARD: [(Method, &str); 18] = [
+pub const DASHBOARD: &[(Method, &str)] = &[
     (Method::GET, "/dashboard"),
     (Method::GET, "/dashboard/login"),
     (Method::POST, "/dashboard/login"),
@@ -33,6 +33,16 @@ pub const DASHBOARD: [(Method, &str); 18] = [
     (Method::GET, "/dashboard/account"),
     (Method::POST, "/dashboard/account/password"),
     (Method::POST, "/dashboard/account/sign-out-everywhere"),
+    (Method::GET, "/dashboard/documents"),
+    (Method::GET, "/dashboard/documents/new"),
+    (Method::POST, "/dashboard/documents/new"),
+    (Method::GET, "/dashboard/documents/{id}"),
+    (Method::POST, "/dashboard/documents/{id}"),
+    (Method::POST, "/dashboard/documents/{id}/unpublish"),
+    (Method::POST, "/dashboard/documents/{id}/attachments"),
+    (Method::POST, "/dashboard/documents/{id}/attachments/remove"),
+    (Method::GET, "/dashboard/documents/{id}/revisions"),
+    (Method::POST, "/dashboard/documents/{id}/revisions/{n}/restore"),
 ];
 
 /// The methods an OpenAPI path item may describe, in the order of its keys.
