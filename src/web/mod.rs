@@ -21,8 +21,10 @@ mod committee;
 mod csv;
 mod home;
 mod layout;
+mod members;
 mod session;
 mod sign_in;
+mod slips;
 
 pub use session::{ACCESS_COOKIE, ACTIVE_COOKIE, REFRESH_COOKIE};
 
@@ -44,6 +46,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/dashboard/coverage.csv").get(csv::city_csv))
         .service(web::resource("/dashboard/committees/{code}").get(committee::committee_page))
         .service(web::resource("/dashboard/committees/{code}/not-installed.csv").get(csv::not_installed_csv));
+    members::configure(cfg);
+    slips::configure(cfg);
     assets::configure(cfg);
 }
 

@@ -14,6 +14,7 @@ mod access;
 mod attachments;
 mod auth;
 mod cli;
+mod console_members;
 mod content;
 mod coverage;
 mod crash;

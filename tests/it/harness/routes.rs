@@ -14,7 +14,7 @@ use super::TestApp;
 /// The officers' dashboard: HTML pages and form posts for a browser, signed in by a session cookie (not a bearer
 /// token), with CSV downloads behind the same cookie. Not an API, so not in the OpenAPI document: the JSON and CSV
 /// it shows are described under /api/v1/coverage. A dashboard route is added here by hand.
-pub const DASHBOARD: [(Method, &str); 8] = [
+pub const DASHBOARD: [(Method, &str); 17] = [
     (Method::GET, "/dashboard"),
     (Method::GET, "/dashboard/login"),
     (Method::POST, "/dashboard/login"),
@@ -23,6 +23,15 @@ pub const DASHBOARD: [(Method, &str); 8] = [
     (Method::GET, "/dashboard/committees/{code}"),
     (Method::GET, "/dashboard/committees/{code}/not-installed.csv"),
     (Method::GET, "/dashboard/assets/{file}"),
+    (Method::GET, "/dashboard/members"),
+    (Method::GET, "/dashboard/members/import"),
+    (Method::POST, "/dashboard/members/import"),
+    (Method::POST, "/dashboard/members/import/{upload}"),
+    (Method::GET, "/dashboard/members/{card_number}"),
+    (Method::POST, "/dashboard/members/{card_number}/activation-code"),
+    (Method::GET, "/dashboard/slips"),
+    (Method::GET, "/dashboard/committees/{code}/slips"),
+    (Method::POST, "/dashboard/committees/{code}/slips"),
 ];
 
 /// The methods an OpenAPI path item may describe, in the order of its keys.
@@ -97,6 +106,8 @@ pub fn concrete(pattern: &str) -> String {
             Some("card_number") => "100000001".to_owned(),
             // A file the dashboard serves from the binary (its stylesheet).
             Some("file") => "console.css".to_owned(),
+            // A kept member upload of the console: 32 hex digits.
+            Some("upload") => "0".repeat(32),
             Some(_) => "HK".to_owned(),
             None => segment.to_owned(),
         })
