@@ -211,6 +211,28 @@ fn matrix() -> Vec<Row> {
             "",
             [303; 9],
         ),
+        // Members, import and slips (tests/it/console_members.rs tests them with a session).
+        ("/dashboard/members", Method::GET, "/dashboard/members", "", [303; 9]),
+        ("/dashboard/members/import", Method::GET, "/dashboard/members/import", "", [303; 9]),
+        ("/dashboard/members/import", Method::POST, "/dashboard/members/import", "", [303; 9]),
+        (
+            "/dashboard/members/import/{upload}",
+            Method::POST,
+            "/dashboard/members/import/0123456789abcdef0123456789abcdef",
+            "",
+            [303; 9],
+        ),
+        ("/dashboard/members/{card_number}", Method::GET, "/dashboard/members/100000001", "", [303; 9]),
+        (
+            "/dashboard/members/{card_number}/activation-code",
+            Method::POST,
+            "/dashboard/members/100000001/activation-code",
+            "",
+            [303; 9],
+        ),
+        ("/dashboard/slips", Method::GET, "/dashboard/slips", "", [303; 9]),
+        ("/dashboard/committees/{code}/slips", Method::GET, "/dashboard/committees/HK/slips", "", [303; 9]),
+        ("/dashboard/committees/{code}/slips", Method::POST, "/dashboard/committees/HK/slips", "", [303; 9]),
         ("/dashboard/login", Method::GET, "/dashboard/login", "", PUBLIC_200),
         // The console's stylesheet (public: the sign-in page needs it).
         ("/dashboard/assets/{file}", Method::GET, "/dashboard/assets/console.css", "", PUBLIC_200),
