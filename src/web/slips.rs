@@ -70,7 +70,7 @@ async fn committees_page(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
                     "(mỗi phiếu có số thẻ, mã kích hoạt và mã QR)."
                 }
                 div.scroll {
-                    table.committees {
+                    table.places {
                         thead {
                             tr {
                                 th scope="col" { "Mã" }
@@ -240,7 +240,7 @@ fn form_markup(viewer: &Viewer, report: &CommitteeReport, place: &Place, days: i
                 h2 { "Theo đơn vị và chi bộ" }
                 p.muted { "Chọn một đơn vị hoặc chi bộ để chỉ in phiếu cho đảng viên ở đó." }
                 div.scroll {
-                    table.units {
+                    table.places {
                         thead {
                             tr {
                                 th scope="col" { "Đơn vị / Chi bộ" }
@@ -340,23 +340,25 @@ fn slip(member: &Member, code: &str, expires: &str) -> Result<Markup, AppError> 
     let payload = qr_payload(&member.card_number, code);
     Ok(html! {
         article.slip data-card=(member.card_number) {
-            div.slip-text {
-                p.slip-title { "Sổ tay đảng viên · Phiếu kích hoạt" }
-                p.slip-name { strong { (member.full_name) } }
-                dl {
-                    dt { "Số thẻ" } dd { (member.card_number) }
-                    dt { "Đơn vị" } dd { (member.unit) }
-                    dt { "Chi bộ" } dd { (member.cell) }
-                    dt { "Mã kích hoạt" } dd.code { (code) }
-                    dt { "Hết hạn" } dd { (expires) }
+            div.slip-main {
+                div.slip-text {
+                    p.slip-title { "Sổ tay đảng viên · Phiếu kích hoạt" }
+                    p.slip-name { strong { (member.full_name) } }
+                    dl {
+                        dt { "Số thẻ" } dd { (member.card_number) }
+                        dt { "Đơn vị" } dd { (member.unit) }
+                        dt { "Chi bộ" } dd { (member.cell) }
+                        dt { "Hết hạn" } dd { (expires) }
+                    }
                 }
-                p.slip-how {
-                    "Mở ứng dụng Sổ tay đảng viên, chọn “Kích hoạt”, quét mã QR (hoặc nhập số thẻ và mã), rồi đặt mật khẩu."
+                div.qr role="img" aria-label=(format!("Mã QR kích hoạt của số thẻ {}", member.card_number))
+                    data-payload=(payload) {
+                    (qr_svg(&payload)?)
                 }
             }
-            div.qr role="img" aria-label=(format!("Mã QR kích hoạt của số thẻ {}", member.card_number))
-                data-payload=(payload) {
-                (qr_svg(&payload)?)
+            p.slip-code { "Mã kích hoạt: " code { (code) } }
+            p.slip-how {
+                "Mở ứng dụng Sổ tay đảng viên, chọn “Kích hoạt”, quét mã QR (hoặc nhập số thẻ và mã) rồi đặt mật khẩu."
             }
         }
     })
@@ -364,7 +366,7 @@ fn slip(member: &Member, code: &str, expires: &str) -> Result<Markup, AppError> 
 
 /// The QR code of `payload` as inline SVG: black modules on white with the standard quiet zone, sized by CSS.
 fn qr_svg(payload: &str) -> Result<Markup, AppError> {
-    let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M)
+    let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::Q)
         .map_err(|e| anyhow::anyhow!("cannot encode a slip's QR code: {e:?}"))?;
     let image = code.render::<svg::Color>().quiet_zone(true).module_dimensions(1, 1).build();
     // The XML declaration belongs to an SVG file, not to SVG inside HTML.
@@ -389,7 +391,7 @@ mod tests {
         assert!(svg.ends_with("</svg>"));
         assert!(!svg.contains("style") && !svg.contains("<?xml"), "{svg}");
         // Alphanumeric payloads of this size fit a small code: version 3 (29 modules) at most, with a 4-module quiet zone.
-        let code = QrCode::with_error_correction_level(b"HBACT1:1234567890123456:ABCDE-FGHJK-MNPQR-STVWX", EcLevel::M)
+        let code = QrCode::with_error_correction_level(b"HBACT1:1234567890123456:ABCDE-FGHJK-MNPQR-STVWX", EcLevel::Q)
             .unwrap();
         assert!(code.width() <= 29, "{}", code.width());
     }

@@ -252,8 +252,8 @@ both_backends! {
             &[("file", "danh-sach.csv", "text/csv", bad.as_bytes())])).await;
         let html = assert_html_page(&dry, 422);
         assert!(html.contains("Tệp có 2 lỗi"), "{html}");
-        assert!(html.contains(r#"<td class="num">3</td><td>Trạng thái <code>status</code></td><td class="message">Trạng thái phải là eligible"#), "{html}");
-        assert!(html.contains(r#"<td class="num">4</td><td>Mã đảng bộ <code>committee_code</code></td><td class="message">Đảng viên không thuộc đảng bộ của bạn."#), "{html}");
+        assert!(html.contains(r#"<td class="num">3</td><td>Trạng thái <code>status</code></td><td class="problem">Trạng thái phải là eligible"#), "{html}");
+        assert!(html.contains(r#"<td class="num">4</td><td>Mã đảng bộ <code>committee_code</code></td><td class="problem">Đảng viên không thuộc đảng bộ của bạn."#), "{html}");
         assert!(!html.contains("must be") && !html.contains("outside your committee"), "no English for the officer");
         // "Import" with errors: the same list, nothing written either.
         let refused = app.send(officer.post_multipart("/dashboard/members/import", &[("mode", "import")],
@@ -377,7 +377,7 @@ both_backends! {
         let payload = between(&html, r#"data-payload=""#, "\"").to_owned();
         let parts: Vec<&str> = payload.split(':').collect();
         assert_eq!(parts[..2], ["HBACT1", "100000002"], "{payload}");
-        assert!(html.contains(&format!(r#"<dd class="code">{}</dd>"#, parts[2])), "the code is printed too");
+        assert!(html.contains(&format!(r#"Mã kích hoạt: <code>{}</code>"#, parts[2])), "the code is printed too");
         assert!(html.contains(r#"<div class="sheet">"#) && html.contains("Trần Thị Bình"));
         assert!(!html.contains("style="), "no inline style");
         assert_eq!(activate(&app, "100000002", parts[2]).await.status, 200, "the QR code's code works");

@@ -288,7 +288,7 @@ fn rejection_answer(viewer: &Viewer, rejection: &Rejection, dry_run: bool) -> Ht
                                         None => { code { (error.field) } }
                                     }
                                 }
-                                td.message { (error.problem.vietnamese()) }
+                                td.problem { (error.problem.vietnamese()) }
                             }
                         }
                     }
