@@ -24,7 +24,7 @@ use super::super::layout::{number, page};
 use super::super::session::{staff_action, staff_page, Viewer, CSRF_FIELD};
 use super::super::{html_response, redirect};
 use super::kept::{self, Incoming, KEEP_MINUTES};
-use super::{form_field, status_label, IMPORT_PATH, MEMBERS_PATH};
+use super::{form_field, member_header_cells, status_label, IMPORT_PATH, MEMBERS_PATH};
 
 /// Room for the multipart framing and the small fields around the file, on top of the file's own limit.
 const FORM_SLACK: u64 = 64 * 1024;
@@ -396,12 +396,7 @@ fn rows_table(rows: &[MemberRow]) -> Markup {
             table.rows {
                 thead {
                     tr {
-                        th scope="col" { "Số thẻ" }
-                        th scope="col" { "Họ và tên" }
-                        th scope="col" { "Đảng bộ" }
-                        th scope="col" { "Đơn vị" }
-                        th scope="col" { "Chi bộ" }
-                        th scope="col" { "Trạng thái" }
+                        (member_header_cells())
                     }
                 }
                 tbody {

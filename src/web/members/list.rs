@@ -16,7 +16,7 @@ use crate::state::AppState;
 use super::super::layout::{page, path_segment};
 use super::super::session::{staff_page, Viewer};
 use super::super::{html_response, slips};
-use super::{member_path, status_badge, yes_no, IMPORT_PATH, MEMBERS_PATH};
+use super::{member_header_cells, member_path, status_badge, yes_no, IMPORT_PATH, MEMBERS_PATH};
 
 /// Members on one page.
 const PAGE_SIZE: i64 = 50;
@@ -216,12 +216,7 @@ fn list_markup(
                         }
                         thead {
                             tr {
-                                th scope="col" { "Số thẻ" }
-                                th scope="col" { "Họ và tên" }
-                                th scope="col" { "Đảng bộ" }
-                                th scope="col" { "Đơn vị" }
-                                th scope="col" { "Chi bộ" }
-                                th scope="col" { "Trạng thái" }
+                                (member_header_cells())
                                 th scope="col" { "Kích hoạt" }
                                 th scope="col" { "Cài đặt" }
                             }

@@ -44,6 +44,18 @@ pub(super) fn status_badge(status: MemberStatus) -> Markup {
     html! { span class=(format!("badge {}", status.as_str())) { (status_label(status)) } }
 }
 
+/// The header cells of a table of members: card number, name, committee, unit, cell, status.
+pub(super) fn member_header_cells() -> Markup {
+    html! {
+        th scope="col" { "Số thẻ" }
+        th scope="col" { "Họ và tên" }
+        th scope="col" { "Đảng bộ" }
+        th scope="col" { "Đơn vị" }
+        th scope="col" { "Chi bộ" }
+        th scope="col" { "Trạng thái" }
+    }
+}
+
 /// "có" / "chưa", for the yes-or-no columns.
 pub(super) fn yes_no(value: bool, yes: &'static str, no: &'static str) -> Markup {
     html! {
