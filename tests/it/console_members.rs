@@ -275,6 +275,7 @@ both_backends! {
         assert_eq!((value("Sẽ thêm mới"), value("Sẽ cập nhật"), value("Không thay đổi")), ("2".into(), "1".into(), "1".into()));
         assert!(html.contains("Hoàng Văn Em") && html.contains("<del>Chi bộ 2</del> → <ins>Chi bộ 3</ins>"), "{html}");
         let action = between(&html, r#"<form method="post" action="/dashboard/members/import/"#, "\"").to_owned();
+        assert!(html.contains(&format!(r#"action="/dashboard/members/import/{action}" enctype="multipart/form-data" data-progress>"#)));
         assert_eq!(action.len(), 32, "{action}");
         let kept_path = format!("/dashboard/members/import/{action}");
         let kept: Vec<_> = std::fs::read_dir(app.state.settings.data_dir.join("imports")).unwrap().flatten().collect();
@@ -286,12 +287,12 @@ both_backends! {
 
         // Another officer cannot import that file, nor without the token.
         let (_, other) = console(&app, "officer.bd", "officer", Some("BD")).await;
-        assert_html_page(&app.send(other.post_form(&kept_path, &[])).await, 410);
+        assert_html_page(&app.send(other.post_multipart(&kept_path, &[], &[])).await, 410);
         assert_html_page(&app.send(raw_post(&officer, &kept_path, "")).await, 403);
         assert_eq!(member_count(&app).await, members);
 
         // "Nhập" without uploading again: all of it, then the notice (Post/Redirect/Get).
-        let done = app.send(officer.post_form(&kept_path, &[])).await;
+        let done = app.send(officer.post_multipart(&kept_path, &[], &[])).await;
         assert_eq!(done.status, 303, "{}", done.text());
         let location = done.header("location").unwrap().to_owned();
         assert_eq!(location, "/dashboard/members/import?created=2&updated=1&unchanged=1");
@@ -303,7 +304,7 @@ both_backends! {
         let entries = audit(&app, &admin).await;
         assert_eq!(entries[0], ("members.import".to_owned(), "members".to_owned(), json!("HK")));
         // The kept file is gone once imported.
-        assert_html_page(&app.send(officer.post_form(&kept_path, &[])).await, 410);
+        assert_html_page(&app.send(officer.post_multipart(&kept_path, &[], &[])).await, 410);
         assert_eq!(std::fs::read_dir(app.state.settings.data_dir.join("imports")).unwrap().count(), 0);
 
         // "Nhập ngay" straight from the form.

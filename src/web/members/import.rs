@@ -24,7 +24,7 @@ use super::super::layout::{number, page};
 use super::super::session::{staff_action, staff_page, Viewer, CSRF_FIELD};
 use super::super::{html_response, redirect};
 use super::kept::{self, Incoming, KEEP_MINUTES};
-use super::{form_field, member_header_cells, status_label, IMPORT_PATH, MEMBERS_PATH};
+use super::{member_header_cells, status_label, IMPORT_PATH, MEMBERS_PATH};
 
 /// Room for the multipart framing and the small fields around the file, on top of the file's own limit.
 const FORM_SLACK: u64 = 64 * 1024;
@@ -87,14 +87,16 @@ pub(super) async fn upload(state: web::Data<AppState>, req: HttpRequest, mut for
 }
 
 /// `POST /dashboard/members/import/{upload}`: the file that passed its dry run, imported without a second upload.
+/// A multipart form like the upload's (its CSRF token first), so that the shared script shows that the server is
+/// working while a large file is imported.
 pub(super) async fn import_kept(
     state: web::Data<AppState>,
     req: HttpRequest,
     upload: web::Path<String>,
-    body: web::Bytes,
+    mut form: Multipart,
 ) -> HttpResponse {
     let state = state.get_ref();
-    let csrf = form_field(&body, CSRF_FIELD);
+    let csrf = first_csrf_field(&mut form).await;
     let upload = upload.into_inner();
     staff_action(state, &req, csrf.as_deref(), |viewer| async move {
         let Some(bytes) = kept::take(&state.settings.data_dir, viewer.subject, &upload).await? else {
@@ -315,8 +317,10 @@ fn preview_markup(viewer: &Viewer, outcome: &ImportOutcome, file_name: &str, siz
                 div.card { span.label { "Sẽ cập nhật" } span.value { (number(outcome.updated as i64)) } }
                 div.card { span.label { "Không thay đổi" } span.value { (number(outcome.unchanged as i64)) } }
             }
-            form method="post" action=(format!("{IMPORT_PATH}/{id}")) {
+            form method="post" action=(format!("{IMPORT_PATH}/{id}")) enctype="multipart/form-data" data-progress {
                 (viewer.csrf_field())
+                progress hidden max="100" aria-label="Tiến độ nhập" {}
+                p data-progress-status aria-live="polite" {}
                 div.actions {
                     button.primary type="submit" data-action="import" {
                         @if changes > 0 { "Nhập: ghi " (number(changes as i64)) " thay đổi" } @else { "Nhập (không có thay đổi)" }
