@@ -2,19 +2,17 @@
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::audit;
 use crate::csv_export::{Cell, CsvExport};
 use crate::error::AppError;
 use crate::openapi::problems as p;
 use crate::openapi::routes::Routes;
-use crate::org::{members, staff, store as committees};
+use crate::org::{members, staff};
 use crate::state::AppState;
 
-use super::user::{AuthUser, Role, Subject};
-use super::{activation, now, sign_in, store};
+use super::user::{AuthUser, Role};
+use super::{activation, sign_in};
 
 /// Every route of this module, each at the method and path of its `#[utoipa::path]`.
 pub fn routes(routes: &mut Routes) {
@@ -413,34 +411,14 @@ async fn issue_activation_code(
     user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_staff()?;
     let card_number = path.into_inner();
     let ttl = state.auth.activation_code_ttl;
-    let answer = state
-        .db
-        .run(move |conn| {
-            let member = members::find_managed(conn, &user, &card_number)?.ok_or(AppError::NotFound)?;
-            if member.status == members::MemberStatus::Left {
-                return Err(AppError::Conflict("this member has left and cannot sign in".into()));
-            }
-            let at = now();
-            let expires_at = at + ttl;
-            let code = conn.write_transaction(|conn| {
-                let codes = activation::issue(conn, &[member.id], at, expires_at)?;
-                // A reset: the old password and every session end now, not when the code is redeemed.
-                store::clear_member_password(conn, member.id, at)?;
-                super::sessions::revoke_all(conn, Subject::Member(member.id), None, at)?;
-                let committee = Some(member.committee_code.as_str());
-                audit::record(conn, &user, "activation_code.issue", &member.card_number, committee, json!({}))?;
-                Ok::<_, AppError>(codes.into_iter().next().expect("one code per member"))
-            })?;
-            Ok(ActivationCode {
-                card_number: member.card_number,
-                activation_code: code,
-                expires_at: crate::time::rfc3339(expires_at),
-            })
-        })
-        .await?;
+    let issued = state.db.run(move |conn| activation::issue_for_member(conn, &user, &card_number, ttl)).await?;
+    let answer = ActivationCode {
+        card_number: issued.member.card_number,
+        activation_code: issued.code,
+        expires_at: crate::time::rfc3339(issued.expires_at),
+    };
     super::revocations::catch_up(&state).await;
     Ok(no_store(HttpResponse::Created()).json(answer))
 }
@@ -463,35 +441,19 @@ async fn issue_committee_codes(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let code = path.into_inner();
-    user.require_manager_of(&code)?;
     let ttl = state.auth.activation_code_ttl;
     let csv = state
         .db
         .run(move |conn| {
-            committees::find_committee(conn, &code)?.ok_or(AppError::NotFound)?;
-            let at = now();
-            let expires_at = at + ttl;
-            conn.write_transaction(|conn| {
-                let pending = members::not_activated(conn, &code)?;
-                let ids: Vec<i64> = pending.iter().map(|m| m.id).collect();
-                let codes = activation::issue(conn, &ids, at, expires_at)?;
-                audit::record(
-                    conn,
-                    &user,
-                    "activation_codes.issue",
-                    &code,
-                    Some(&code),
-                    json!({ "count": codes.len() }),
-                )?;
-                let expires = crate::time::rfc3339(expires_at);
-                let mut out =
-                    CsvExport::new(&["card_number", "full_name", "unit", "cell", "activation_code", "expires_at"])?;
-                for (member, code) in pending.iter().zip(&codes) {
-                    let cells = [&member.card_number, &member.full_name, &member.unit, &member.cell, code, &expires];
-                    out.row(cells.map(|text| Cell::Text(text)))?;
-                }
-                out.finish()
-            })
+            let slips = activation::issue_for_committee(conn, &user, &code, &members::Place::default(), ttl)?;
+            let expires = crate::time::rfc3339(slips.expires_at);
+            let mut out =
+                CsvExport::new(&["card_number", "full_name", "unit", "cell", "activation_code", "expires_at"])?;
+            for (member, code) in &slips.members {
+                let cells = [&member.card_number, &member.full_name, &member.unit, &member.cell, code, &expires];
+                out.row(cells.map(|text| Cell::Text(text)))?;
+            }
+            out.finish()
         })
         .await?;
     Ok(no_store(HttpResponse::Created()).content_type("text/csv; charset=utf-8").body(csv))

@@ -21,7 +21,7 @@ pub fn run(settings: &Settings, Args { file, dry_run }: Args) -> anyhow::Result<
     let db = open(settings, 1)?;
     let started = std::time::Instant::now();
     let scope = import::ImportScope { committee: None };
-    let outcome = with_connection(&db, |conn| import::import(conn, &bytes, &scope, dry_run, None))?;
+    let outcome = with_connection(&db, |conn| Ok(import::import(conn, &bytes, &scope, dry_run, None)?))?;
     println!(
         "{}created {}, updated {}, unchanged {} in {:.2} s",
         if dry_run { "dry run, nothing written: " } else { "" },

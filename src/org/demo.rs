@@ -175,7 +175,7 @@ pub fn load(
 ) -> Result<super::import::ImportOutcome, crate::error::AppError> {
     super::store::import_committees(conn, committees_csv().as_bytes())?;
     let scope = super::import::ImportScope { committee: None };
-    super::import::import(conn, members_csv(eligible, seed).as_bytes(), &scope, false, None)
+    Ok(super::import::import(conn, members_csv(eligible, seed).as_bytes(), &scope, false, None)?)
 }
 
 /// The demo's city editors: admin accounts that write and publish the city's documents.

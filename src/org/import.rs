@@ -2,7 +2,8 @@
 //! or nothing at all. The same code serves the API and `handbook import-members`.
 //!
 //! One file of about 500 lines on purpose: parsing, the per-row rules and the one transaction that applies
-//! them read top to bottom as one pipeline, which the API and the CLI share whole.
+//! them read top to bottom as one pipeline, which the API, the console and the CLI share whole. What is wrong
+//! with a row is a [`Problem`], which the API writes in English (`FieldError`) and the console in Vietnamese.
 
 use std::collections::{HashMap, HashSet};
 
@@ -18,6 +19,7 @@ use crate::auth::{sessions, AuthUser, Subject};
 use crate::db::schema::{committees, members};
 use crate::db::DbConnection;
 use crate::error::{AppError, FieldError};
+use crate::state::AppState;
 use crate::text;
 use crate::time::now;
 
@@ -50,7 +52,21 @@ pub struct ImportOutcome {
     /// Always empty on success: any invalid row makes the import a 422.
     pub errors: Vec<FieldError>,
     pub dry_run: bool,
+    /// The first rows of each kind, for the console's preview (not part of the API's answer).
+    #[serde(skip)]
+    pub samples: Samples,
 }
+
+/// The first [`SAMPLES`] rows that an import creates, updates (before and after) and leaves unchanged.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Samples {
+    pub created: Vec<MemberRow>,
+    pub updated: Vec<(MemberRow, MemberRow)>,
+    pub unchanged: Vec<MemberRow>,
+}
+
+/// Rows of each kind kept in [`Samples`].
+pub const SAMPLES: usize = 10;
 
 /// Who imports: an admin anything, an officer only rows of its own committee.
 #[derive(Clone, Debug)]
@@ -58,30 +74,152 @@ pub struct ImportScope {
     pub committee: Option<String>,
 }
 
-pub fn card_number_problem(card_number: &str) -> Option<&'static str> {
+/// What is wrong with a cell, a line or the file: one rule each, worded in English for the API and in Vietnamese
+/// for the console (`english`, `vietnamese`); the API's JSON keeps its fields (`line`, `field`, `message`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    EmptyFile,
+    NotUtf8,
+    FieldCount { len: u64, expected: u64 },
+    Unreadable,
+    ColumnTwice,
+    UnknownColumn,
+    MissingColumn,
+    Nul,
+    Required,
+    CardDigits,
+    TooLong,
+    NoSuchCommittee,
+    OutsideCommittee,
+    Status,
+    BirthDate,
+    Phone,
+    CardRepeated { card_number: String, first_line: u64 },
+    OtherCommittee { card_number: String },
+}
+
+impl Problem {
+    pub fn english(&self) -> String {
+        match self {
+            Problem::EmptyFile => "the file is empty: a header row is required".into(),
+            Problem::NotUtf8 => "is not valid UTF-8: save the file as UTF-8".into(),
+            Problem::FieldCount { len, expected } => format!("has {len} fields where the header has {expected}"),
+            Problem::Unreadable => "cannot be read as CSV".into(),
+            Problem::ColumnTwice => "the column appears twice".into(),
+            Problem::UnknownColumn => "unknown column".into(),
+            Problem::MissingColumn => "the column is missing from the header".into(),
+            Problem::Nul => "contains U+0000 (NUL)".into(),
+            Problem::Required => "is required".into(),
+            Problem::CardDigits => "must be 6 to 16 digits".into(),
+            Problem::TooLong => "is longer than 200 characters".into(),
+            Problem::NoSuchCommittee => "no such committee".into(),
+            Problem::OutsideCommittee => "outside your committee".into(),
+            Problem::Status => "must be eligible, exempt or left".into(),
+            Problem::BirthDate => "must be a date YYYY-MM-DD".into(),
+            Problem::Phone => "must be a phone number of at most 20 digits and + - . ( )".into(),
+            Problem::CardRepeated { card_number, first_line } => {
+                format!("{card_number} appears again (first on line {first_line})")
+            }
+            Problem::OtherCommittee { card_number } => {
+                format!("{card_number} belongs to another committee; ask the city to move this member")
+            }
+        }
+    }
+
+    pub fn vietnamese(&self) -> String {
+        match self {
+            Problem::EmptyFile => "Tệp trống: dòng đầu tiên phải là dòng tiêu đề (tên các cột).".into(),
+            Problem::NotUtf8 => "Không phải văn bản UTF-8: hãy lưu tệp dưới dạng “CSV UTF-8”.".into(),
+            Problem::FieldCount { len, expected } => {
+                format!("Dòng có {len} ô, trong khi dòng tiêu đề có {expected} cột.")
+            }
+            Problem::Unreadable => "Không đọc được dòng này theo định dạng CSV.".into(),
+            Problem::ColumnTwice => "Cột này xuất hiện hai lần trong dòng tiêu đề.".into(),
+            Problem::UnknownColumn => "Tên cột không hợp lệ.".into(),
+            Problem::MissingColumn => "Dòng tiêu đề thiếu cột này.".into(),
+            Problem::Nul => "Có ký tự rỗng U+0000 (NUL).".into(),
+            Problem::Required => "Không được để trống.".into(),
+            Problem::CardDigits => "Số thẻ phải gồm 6 đến 16 chữ số.".into(),
+            Problem::TooLong => "Dài quá 200 ký tự.".into(),
+            Problem::NoSuchCommittee => "Không có đảng bộ nào mang mã này.".into(),
+            Problem::OutsideCommittee => "Đảng viên không thuộc đảng bộ của bạn.".into(),
+            Problem::Status => {
+                "Trạng thái phải là eligible (đủ điều kiện), exempt (miễn sinh hoạt) hoặc left (đã rời).".into()
+            }
+            Problem::BirthDate => "Ngày sinh phải viết dạng năm-tháng-ngày, ví dụ 1975-04-30.".into(),
+            Problem::Phone => "Số điện thoại tối đa 20 ký tự, chỉ gồm chữ số và + - . ( ).".into(),
+            Problem::CardRepeated { card_number, first_line } => {
+                format!("Số thẻ {card_number} bị lặp lại (đã có ở dòng {first_line}).")
+            }
+            Problem::OtherCommittee { card_number } => {
+                format!("Đảng viên {card_number} thuộc đảng bộ khác; việc chuyển đảng bộ do thành phố thực hiện.")
+            }
+        }
+    }
+}
+
+/// One problem of the file: its line (the header is line 1), its column, and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowError {
+    pub line: u64,
+    pub field: String,
+    pub problem: Problem,
+}
+
+impl RowError {
+    fn new(line: u64, field: impl Into<String>, problem: Problem) -> RowError {
+        RowError { line, field: field.into(), problem }
+    }
+
+    /// As the API reports it.
+    pub fn field_error(&self) -> FieldError {
+        FieldError::on_line(self.line, self.field.clone(), self.problem.english())
+    }
+}
+
+/// A file refused: the first [`MAX_REPORTED_ERRORS`] problems, and how many there were in all.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub errors: Vec<RowError>,
+    pub total: usize,
+}
+
+impl Rejection {
+    fn of(errors: Vec<RowError>) -> Rejection {
+        let total = errors.len();
+        Rejection { errors, total }
+    }
+}
+
+impl From<Rejection> for AppError {
+    fn from(rejection: Rejection) -> AppError {
+        AppError::Validation(rejection.errors.iter().map(RowError::field_error).collect())
+    }
+}
+
+pub fn card_number_problem(card_number: &str) -> Option<Problem> {
     if card_number.is_empty() {
-        Some("is required")
+        Some(Problem::Required)
     } else if !(6..=16).contains(&card_number.len()) || !card_number.bytes().all(|b| b.is_ascii_digit()) {
-        Some("must be 6 to 16 digits")
+        Some(Problem::CardDigits)
     } else {
         None
     }
 }
 
-/// Reads and validates the whole file. Errors carry the file's line numbers (the header is line 1).
-pub fn parse(
-    bytes: &[u8],
-    known_committees: &HashSet<String>,
-    scope: &ImportScope,
-) -> Result<Vec<MemberRow>, AppError> {
+/// The valid rows of a file, and the line each came from.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub rows: Vec<MemberRow>,
+    pub lines: Vec<u64>,
+}
+
+/// Reads and validates the whole file. Problems carry the file's line numbers (the header is line 1).
+pub fn parse(bytes: &[u8], known_committees: &HashSet<String>, scope: &ImportScope) -> Result<Parsed, Rejection> {
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let first_line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
     if first_line.iter().all(u8::is_ascii_whitespace) {
-        return Err(AppError::Validation(vec![FieldError::on_line(
-            1,
-            "header",
-            "the file is empty: a header row is required",
-        )]));
+        return Err(Rejection::of(vec![RowError::new(1, "header", Problem::EmptyFile)]));
     }
     let delimiter =
         if first_line.iter().filter(|b| **b == b';').count() > first_line.iter().filter(|b| **b == b',').count() {
@@ -92,7 +230,7 @@ pub fn parse(
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).from_reader(bytes);
     let columns = header_columns(&mut reader)?;
 
-    let mut rows = Vec::new();
+    let mut parsed = Parsed::default();
     let mut errors = Vec::new();
     let mut error_count = 0usize; // every error, also those past the reported ones
     let mut first_line_of: HashMap<String, u64> = HashMap::new();
@@ -110,15 +248,16 @@ pub fn parse(
                 let row = validate_row(&record, &columns, line, known_committees, scope, &mut problems);
                 if let Some(row) = row {
                     match first_line_of.get(&row.card_number) {
-                        Some(first) => problems.push(FieldError::on_line(
+                        Some(first) => problems.push(RowError::new(
                             line,
                             "card_number",
-                            format!("{} appears again (first on line {first})", row.card_number),
+                            Problem::CardRepeated { card_number: row.card_number.clone(), first_line: *first },
                         )),
                         None => {
                             first_line_of.insert(row.card_number.clone(), line);
                             if problems.is_empty() {
-                                rows.push(row);
+                                parsed.rows.push(row);
+                                parsed.lines.push(line);
                             }
                         }
                     }
@@ -129,7 +268,7 @@ pub fn parse(
             Err(error) => {
                 error_count += 1;
                 let line = error.position().map(|p| p.line()).unwrap_or(line);
-                errors.push(FieldError::on_line(line, "row", csv_problem(&error)));
+                errors.push(RowError::new(line, "row", csv_problem(&error)));
                 if !matches!(error.kind(), csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. }) {
                     break;
                 }
@@ -140,48 +279,47 @@ pub fn parse(
         }
     }
     if error_count > 0 {
-        return Err(AppError::Validation(errors));
+        return Err(Rejection { errors, total: error_count });
     }
-    Ok(rows)
+    Ok(parsed)
 }
 
-fn csv_problem(error: &csv::Error) -> String {
+fn csv_problem(error: &csv::Error) -> Problem {
     match error.kind() {
-        csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8: save the file as UTF-8".into(),
+        csv::ErrorKind::Utf8 { .. } => Problem::NotUtf8,
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-            format!("has {len} fields where the header has {expected_len}")
+            Problem::FieldCount { len: *len, expected: *expected_len }
         }
-        _ => "cannot be read as CSV".into(),
+        _ => Problem::Unreadable,
     }
 }
 
 /// Column name → index, with every required column present and no unknown or repeated one.
-fn header_columns(reader: &mut csv::Reader<&[u8]>) -> Result<HashMap<&'static str, usize>, AppError> {
-    let header =
-        reader.headers().map_err(|e| AppError::Validation(vec![FieldError::on_line(1, "header", csv_problem(&e))]))?;
+fn header_columns(reader: &mut csv::Reader<&[u8]>) -> Result<HashMap<&'static str, usize>, Rejection> {
+    let header = reader.headers().map_err(|e| Rejection::of(vec![RowError::new(1, "header", csv_problem(&e))]))?;
     let mut columns = HashMap::new();
     let mut errors = Vec::new();
     for (index, name) in header.iter().enumerate() {
         let name = name.trim().to_lowercase();
         match REQUIRED.iter().chain(OPTIONAL.iter()).find(|known| **known == name) {
             Some(known) if columns.contains_key(known) => {
-                errors.push(FieldError::on_line(1, known.to_string(), "the column appears twice"))
+                errors.push(RowError::new(1, known.to_string(), Problem::ColumnTwice))
             }
             Some(known) => {
                 columns.insert(*known, index);
             }
-            None => errors.push(FieldError::on_line(1, name, "unknown column")),
+            None => errors.push(RowError::new(1, name, Problem::UnknownColumn)),
         }
     }
     for required in REQUIRED {
         if !columns.contains_key(required) {
-            errors.push(FieldError::on_line(1, required, "the column is missing from the header"));
+            errors.push(RowError::new(1, required, Problem::MissingColumn));
         }
     }
     if errors.is_empty() {
         Ok(columns)
     } else {
-        Err(AppError::Validation(errors))
+        Err(Rejection::of(errors))
     }
 }
 
@@ -191,7 +329,7 @@ fn validate_row(
     line: u64,
     known_committees: &HashSet<String>,
     scope: &ImportScope,
-    problems: &mut Vec<FieldError>,
+    problems: &mut Vec<RowError>,
 ) -> Option<MemberRow> {
     let mut with_nul: Vec<(&usize, &&str)> = columns
         .iter()
@@ -201,35 +339,35 @@ fn validate_row(
     with_nul.sort();
     for (_, name) in with_nul {
         // PostgreSQL cannot store it, and no member's data has a use for it.
-        problems.push(FieldError::on_line(line, *name, "contains U+0000 (NUL)"));
+        problems.push(RowError::new(line, *name, Problem::Nul));
     }
     let field = |name: &str| columns.get(name).and_then(|i| record.get(*i)).map(text::clean).unwrap_or_default();
-    let mut problem = |name: &str, message: &str| problems.push(FieldError::on_line(line, name, message));
+    let mut problem = |name: &str, problem: Problem| problems.push(RowError::new(line, name, problem));
 
     let card_number: String = field("card_number").chars().filter(|c| !c.is_whitespace()).collect();
-    if let Some(message) = card_number_problem(&card_number) {
-        problem("card_number", message);
+    if let Some(found) = card_number_problem(&card_number) {
+        problem("card_number", found);
     }
     let full_name = field("full_name");
     let unit = field("unit");
     let cell = field("cell");
     for (name, value) in [("full_name", &full_name), ("unit", &unit), ("cell", &cell)] {
         if value.is_empty() {
-            problem(name, "is required");
+            problem(name, Problem::Required);
         } else if value.chars().count() > 200 {
-            problem(name, "is longer than 200 characters");
+            problem(name, Problem::TooLong);
         }
     }
     let committee_code = field("committee_code").to_uppercase();
     if committee_code.is_empty() {
-        problem("committee_code", "is required");
+        problem("committee_code", Problem::Required);
     } else if !known_committees.contains(&committee_code) {
-        problem("committee_code", "no such committee");
+        problem("committee_code", Problem::NoSuchCommittee);
     } else if scope.committee.as_ref().is_some_and(|own| *own != committee_code) {
-        problem("committee_code", "outside your committee");
+        problem("committee_code", Problem::OutsideCommittee);
     }
     let status = field("status").to_lowercase().parse::<MemberStatus>().unwrap_or_else(|_| {
-        problem("status", "must be eligible, exempt or left");
+        problem("status", Problem::Status);
         // A stand-in: a row with a problem is reported, never applied.
         MemberStatus::Eligible
     });
@@ -240,7 +378,7 @@ fn validate_row(
                 Some(date)
             }
             _ => {
-                problem("birth_date", "must be a date YYYY-MM-DD");
+                problem("birth_date", Problem::BirthDate);
                 None
             }
         },
@@ -249,7 +387,7 @@ fn validate_row(
         empty if empty.is_empty() => None,
         phone if phone.len() <= 20 && phone.chars().all(|c| c.is_ascii_digit() || "+-. ()".contains(c)) => Some(phone),
         _ => {
-            problem("phone", "must be a phone number of at most 20 digits and + - . ( )");
+            problem("phone", Problem::Phone);
             None
         }
     };
@@ -341,43 +479,88 @@ impl<'a> NewMember<'a> {
     }
 }
 
+/// Why an import applied nothing: the file's rows were refused, or the service failed.
+#[derive(Debug)]
+pub enum ImportError {
+    Rejected(Rejection),
+    Failed(AppError),
+}
+
+impl From<diesel::result::Error> for ImportError {
+    fn from(error: diesel::result::Error) -> ImportError {
+        ImportError::Failed(error.into())
+    }
+}
+
+impl From<AppError> for ImportError {
+    fn from(error: AppError) -> ImportError {
+        ImportError::Failed(error)
+    }
+}
+
+impl From<Rejection> for ImportError {
+    fn from(rejection: Rejection) -> ImportError {
+        ImportError::Rejected(rejection)
+    }
+}
+
+impl From<ImportError> for AppError {
+    fn from(error: ImportError) -> AppError {
+        match error {
+            ImportError::Rejected(rejection) => rejection.into(),
+            ImportError::Failed(error) => error,
+        }
+    }
+}
+
 /// Applies validated rows in one write transaction (or, with `dry_run`, only counts what would change).
 pub fn apply(
     conn: &mut DbConnection,
-    rows: &[MemberRow],
+    parsed: &Parsed,
     scope: &ImportScope,
     dry_run: bool,
     actor: Option<&AuthUser>,
-) -> Result<ImportOutcome, AppError> {
+) -> Result<ImportOutcome, ImportError> {
+    let rows = &parsed.rows;
     conn.write_transaction(|conn| {
         let started = std::time::Instant::now();
         let existing = existing_members(conn, rows)?;
         tracing::debug!(found = existing.len(), ms = started.elapsed().as_millis() as u64, "import: compared");
         let mut outcome = ImportOutcome { dry_run, ..ImportOutcome::default() };
+        let samples = &mut outcome.samples;
         let mut new_rows = Vec::new();
         let mut changed = Vec::new();
         let mut errors = Vec::new();
-        for row in rows {
+        for (row, line) in rows.iter().zip(&parsed.lines) {
             match existing.get(&row.card_number) {
-                None => new_rows.push(row),
-                Some((_, old)) if old == row => outcome.unchanged += 1,
+                None => {
+                    if samples.created.len() < SAMPLES {
+                        samples.created.push(row.clone());
+                    }
+                    new_rows.push(row);
+                }
+                Some((_, old)) if old == row => {
+                    if samples.unchanged.len() < SAMPLES {
+                        samples.unchanged.push(row.clone());
+                    }
+                    outcome.unchanged += 1;
+                }
                 Some((id, old)) => {
                     if scope.committee.as_ref().is_some_and(|own| *own != old.committee_code) {
-                        errors.push(FieldError::new(
-                            "card_number",
-                            format!(
-                                "{} belongs to another committee; ask the city to move this member",
-                                row.card_number
-                            ),
-                        ));
+                        let card_number = row.card_number.clone();
+                        errors.push(RowError::new(*line, "card_number", Problem::OtherCommittee { card_number }));
+                    }
+                    if samples.updated.len() < SAMPLES {
+                        samples.updated.push((old.clone(), row.clone()));
                     }
                     changed.push((*id, old, row));
                 }
             }
         }
         if !errors.is_empty() {
+            let total = errors.len();
             errors.truncate(MAX_REPORTED_ERRORS);
-            return Err(AppError::Validation(errors));
+            return Err(Rejection { errors, total }.into());
         }
         outcome.created = new_rows.len();
         outcome.updated = changed.len();
@@ -494,7 +677,7 @@ fn insert_members(conn: &mut DbConnection, rows: &[&MemberRow], at: NaiveDateTim
     Ok(())
 }
 
-/// Parse, validate and apply: the whole import, for the API and the CLI alike.
+/// Parse, validate and apply: the whole import, for the API, the console and the CLI alike.
 /// `actor`: the signed-in caller, or `None` for the command line.
 pub fn import(
     conn: &mut DbConnection,
@@ -502,10 +685,36 @@ pub fn import(
     scope: &ImportScope,
     dry_run: bool,
     actor: Option<&AuthUser>,
-) -> Result<ImportOutcome, AppError> {
+) -> Result<ImportOutcome, ImportError> {
     let started = std::time::Instant::now();
     let known = known_committees(conn)?;
-    let rows = parse(bytes, &known, scope)?;
-    tracing::debug!(rows = rows.len(), ms = started.elapsed().as_millis() as u64, "import: parsed and validated");
-    apply(conn, &rows, scope, dry_run, actor)
+    let parsed = parse(bytes, &known, scope)?;
+    tracing::debug!(
+        rows = parsed.rows.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "import: parsed and validated"
+    );
+    apply(conn, &parsed, scope, dry_run, actor)
+}
+
+/// The import as a signed-in staff member asks for it (the API's and the console's): rows of the caller's scope
+/// only; afterwards this instance learns at once of the sessions that members marked `left` lost.
+pub async fn import_as<B>(
+    state: &AppState,
+    user: &AuthUser,
+    bytes: B,
+    dry_run: bool,
+) -> Result<ImportOutcome, ImportError>
+where
+    B: AsRef<[u8]> + Send + 'static,
+{
+    user.require_staff()?;
+    let scope = ImportScope { committee: user.scope().into_committee() };
+    let actor = user.clone();
+    let outcome = state.db.run(move |conn| Ok(import(conn, bytes.as_ref(), &scope, dry_run, Some(&actor)))).await?;
+    if !dry_run {
+        // Members marked `left` lost their sessions: their access tokens stop here at once, elsewhere within seconds.
+        crate::auth::revocations::catch_up(state).await;
+    }
+    outcome
 }

@@ -10,6 +10,7 @@ use crate::db::text_enum::text_enum;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::paging::Page;
+use crate::sync::installations::{list_for_subject, InstallationView};
 use crate::text;
 
 text_enum! {
@@ -96,15 +97,42 @@ pub fn find_managed(conn: &mut DbConnection, user: &AuthUser, card_number: &str)
     Ok(find(conn, card_number)?.filter(|member| user.manages(&member.committee_code)))
 }
 
-/// Eligible members of a committee who have never signed in, in the order slips are handed out.
-pub fn not_activated(conn: &mut DbConnection, committee_code: &str) -> QueryResult<Vec<Member>> {
-    members::table
+/// A part of a committee: one unit, or one cell of a unit; neither is the whole committee.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Place {
+    pub unit: Option<String>,
+    pub cell: Option<String>,
+}
+
+/// The member with this card number and its registered installations, if `user` manages its committee: the
+/// `GET /api/v1/admin/members/{card_number}` of the API and the console's member page.
+pub fn find_with_installations(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    card_number: &str,
+) -> QueryResult<Option<(Member, Vec<InstallationView>)>> {
+    let Some(member) = find_managed(conn, user, card_number)? else { return Ok(None) };
+    let devices = list_for_subject(conn, Subject::Member(member.id))?;
+    Ok(Some((member, devices)))
+}
+
+/// Eligible members of a committee (or of a part of it) who have never signed in, in the order slips are handed
+/// out.
+pub fn not_activated(conn: &mut DbConnection, committee_code: &str, place: &Place) -> QueryResult<Vec<Member>> {
+    let mut query = members::table
         .filter(members::committee_code.eq(committee_code))
         .filter(members::status.eq(MemberStatus::Eligible))
         .filter(members::activated_at.is_null())
         .order((members::unit, members::cell, members::full_name, members::card_number))
         .select(Member::as_select())
-        .load(conn)
+        .into_boxed();
+    if let Some(unit) = &place.unit {
+        query = query.filter(members::unit.eq(unit.clone()));
+    }
+    if let Some(cell) = &place.cell {
+        query = query.filter(members::cell.eq(cell.clone()));
+    }
+    query.load(conn)
 }
 
 #[derive(Debug, Default)]
@@ -112,10 +140,14 @@ pub struct ListFilter {
     pub committee: Option<String>,
     pub status: Option<MemberStatus>,
     pub installed: Option<bool>,
+    /// Only members who have (true) or have not (false) signed in at least once.
+    pub activated: Option<bool>,
     pub q: Option<String>,
 }
 
-/// Members the caller may see (an officer: its committee only), ordered by card number.
+/// Members the caller may see (an officer: its committee only), ordered by card number: the API's list and the
+/// console's. Keyset paging on the card number, no count. Searching `q` reads every member in scope whose card
+/// number comes after the page's start until the page is full (a LIKE on the folded name cannot use an index).
 pub fn list(
     conn: &mut DbConnection,
     filter: &ListFilter,
@@ -138,6 +170,11 @@ pub fn list(
     }
     if let Some(status) = &filter.status {
         query = query.filter(members::status.eq(*status));
+    }
+    match filter.activated {
+        Some(true) => query = query.filter(members::activated_at.is_not_null()),
+        Some(false) => query = query.filter(members::activated_at.is_null()),
+        None => {}
     }
     if let Some(q) = filter.q.as_deref().map(text::fold).filter(|q| !q.is_empty()) {
         let pattern = text::contains_pattern(&q);

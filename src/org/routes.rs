@@ -6,12 +6,12 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::audit;
-use crate::auth::{AuthUser, Subject};
+use crate::auth::AuthUser;
 use crate::error::AppError;
 use crate::openapi::problems as p;
 use crate::openapi::routes::Routes;
 use crate::openapi::schemas::Items;
-use crate::org::import::{self, ImportScope};
+use crate::org::import;
 use crate::org::{members, store};
 use crate::paging;
 use crate::state::AppState;
@@ -177,11 +177,7 @@ async fn import_members(
     if !content_type.to_ascii_lowercase().starts_with("text/csv") {
         return Err(AppError::UnsupportedMediaType("send the members as Content-Type: text/csv".into()));
     }
-    let scope = ImportScope { committee: user.scope().into_committee() };
-    let dry_run = query.dry_run;
-    let outcome = state.db.run(move |conn| import::import(conn, &body, &scope, dry_run, Some(&user))).await?;
-    // Members marked `left` lost their sessions: their access tokens stop here at once, elsewhere within seconds.
-    crate::auth::revocations::catch_up(&state).await;
+    let outcome = import::import_as(&state, &user, body, query.dry_run).await?;
     Ok(HttpResponse::Ok().json(outcome))
 }
 
@@ -196,6 +192,8 @@ struct ListQuery {
     status: Option<String>,
     /// Only members with (true) or without (false) a registered installation.
     installed: Option<bool>,
+    /// Only members who have (true) or have not (false) signed in at least once.
+    activated: Option<bool>,
     /// Part of the name (with or without diacritics) or of the card number.
     q: Option<String>,
     #[param(minimum = 1, maximum = 1000)]
@@ -234,6 +232,7 @@ async fn list_members(
         committee: query.committee.map(|c| c.trim().to_uppercase()),
         status,
         installed: query.installed,
+        activated: query.activated,
         q: query.q,
     };
     let scope = user.scope().into_committee();
@@ -269,16 +268,7 @@ async fn get_member(
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
     let card_number = path.into_inner();
-    let found = state
-        .db
-        .run(move |conn| {
-            let Some(member) = members::find_managed(conn, &user, &card_number)? else {
-                return Ok(None);
-            };
-            let devices = installations::list_for_subject(conn, Subject::Member(member.id))?;
-            Ok(Some((member, devices)))
-        })
-        .await?;
+    let found = state.db.run(move |conn| Ok(members::find_with_installations(conn, &user, &card_number)?)).await?;
     let (member, devices) = found.ok_or(AppError::NotFound)?;
     let body = MemberDetail { member: members::MemberView::new(member, !devices.is_empty()), installations: devices };
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(body))

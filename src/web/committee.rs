@@ -47,9 +47,17 @@ fn committee_markup(report: &CommitteeReport, history: &[HistoryPoint], snapshot
             }
             (bar(c.counts.coverage, "Tỉ lệ cài đặt"))
             (cards(&c.counts))
-            p {
-                a href=(format!("/dashboard/committees/{}/not-installed.csv", path_segment(&c.code))) {
-                    "Tải danh sách đảng viên chưa cài đặt (CSV)"
+            ul.links {
+                li {
+                    a href=(format!("/dashboard/committees/{}/not-installed.csv", path_segment(&c.code))) {
+                        "Tải danh sách đảng viên chưa cài đặt (CSV)"
+                    }
+                }
+                li { a href=(format!("/dashboard/members?committee={}", path_segment(&c.code))) { "Danh sách đảng viên" } }
+                li {
+                    a href=(super::slips::committee_slips_path(&c.code)) {
+                        "In phiếu kích hoạt (" (number(c.counts.eligible - c.counts.activated)) " đảng viên chưa kích hoạt)"
+                    }
                 }
             }
         }
@@ -104,7 +112,7 @@ fn unit_cells(counts: &Counts) -> Markup {
 }
 
 /// A sort key that orders embedded numbers by value: "Chi bộ 2" < "Chi bộ 10".
-fn natural_key(text: &str) -> Vec<(String, u128)> {
+pub(super) fn natural_key(text: &str) -> Vec<(String, u128)> {
     let folded = crate::text::fold(text);
     let mut key = Vec::new();
     let mut word = String::new();

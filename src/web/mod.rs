@@ -26,8 +26,10 @@ mod documents;
 mod fields;
 mod home;
 mod layout;
+mod members;
 mod session;
 mod sign_in;
+mod slips;
 mod staff;
 
 pub use session::{ACCESS_COOKIE, ACTIVE_COOKIE, REFRESH_COOKIE};
@@ -51,6 +53,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/dashboard/committees/{code}").get(committee::committee_page))
         .service(web::resource("/dashboard/committees/{code}/not-installed.csv").get(csv::not_installed_csv));
     documents::configure(cfg);
+    members::configure(cfg);
+    slips::configure(cfg);
     assets::configure(cfg);
     staff::configure(cfg);
     audit::configure(cfg);

@@ -378,6 +378,50 @@ fn console_matrix() -> Vec<ConsoleRow> {
             &[],
             [303, 403, 303, 404, 409],
         ),
+        ("/dashboard/members", Method::GET, "/dashboard/members", &[], STAFF_PAGE),
+        ("/dashboard/members/{card_number}", Method::GET, "/dashboard/members/100000001", &[], OF_A),
+        // A new code, shown once on the answer (for a member who holds no console session here: a new code ends
+        // the member's sessions).
+        (
+            "/dashboard/members/{card_number}/activation-code",
+            Method::POST,
+            "/dashboard/members/100000002/activation-code",
+            &[],
+            [303, 403, 200, 404, 200],
+        ),
+        ("/dashboard/members/import", Method::GET, "/dashboard/members/import", &[], STAFF_PAGE),
+        // A dry run of a row of committee A: B's officer is told which line it may not import (422).
+        (
+            "/dashboard/members/import",
+            Method::POST,
+            "/dashboard/members/import",
+            &[
+                ("mode", "dry-run"),
+                (
+                    "file",
+                    "csv:card_number,full_name,committee_code,unit,cell,status\n300000009,Hồ Văn M,HK,U,C,eligible\n",
+                ),
+            ],
+            [303, 403, 200, 422, 200],
+        ),
+        // A kept upload that is not there (or not the caller's: kept files are per account): gone.
+        (
+            "/dashboard/members/import/{upload}",
+            Method::POST,
+            "/dashboard/members/import/0123456789abcdef0123456789abcdef",
+            &[("file", "NONE")],
+            [303, 403, 410, 410, 410],
+        ),
+        // Officers are sent on to their own committee's slips.
+        ("/dashboard/slips", Method::GET, "/dashboard/slips", &[], [303, 403, 303, 303, 200]),
+        ("/dashboard/committees/{code}/slips", Method::GET, "/dashboard/committees/HK/slips", &[], OF_A),
+        (
+            "/dashboard/committees/{code}/slips",
+            Method::POST,
+            "/dashboard/committees/HK/slips",
+            &[],
+            [303, 403, 200, 404, 200],
+        ),
         // Last: they end each caller's sessions. Without a staff session there is nothing to end: to sign in.
         (
             "/dashboard/account/sign-out-everywhere",
@@ -402,6 +446,20 @@ async fn console_sessions(app: &TestApp, fixture: &Fixture) -> Vec<Option<Consol
         Some(Console::sign_in(app, "officer.b", STAFF_PASSWORD).await),
         Some(Console::sign_in(app, "city.admin", STAFF_PASSWORD).await),
     ]
+}
+
+/// A console form posted by `session`: urlencoded, or multipart when a field is named `file` (its value `PDF` sends
+/// a PDF, `csv:…` a CSV file with that text, `NONE` no file at all; the other fields go along as text parts).
+fn console_post(session: &Console, path: &str, fields: &[(&str, &str)]) -> TestRequest {
+    let Some((_, file)) = fields.iter().find(|(name, _)| *name == "file") else {
+        return session.post_form(path, fields);
+    };
+    let text: Vec<(&str, &str)> = fields.iter().filter(|(name, _)| *name != "file").copied().collect();
+    match file.strip_prefix("csv:") {
+        _ if *file == "NONE" => session.post_multipart(path, &text, &[]),
+        Some(csv) => session.post_multipart(path, &text, &[("file", "members.csv", "text/csv", csv.as_bytes())]),
+        None => session.post_multipart(path, &text, &[("file", "k.pdf", "application/pdf", PDF)]),
+    }
 }
 
 /// The console's matrix has exactly one row per console route too.
@@ -561,12 +619,8 @@ both_backends! {
             let fields: Vec<(&str, &str)> = fields.iter().map(|(name, value)| (*name, value.as_str())).collect();
             let fields = fields.as_slice();
             for (index, session) in sessions.iter().enumerate() {
-                let multipart = fields.iter().any(|(name, value)| *name == "file" && *value == "PDF");
                 let request = match (session, method.clone()) {
-                    (Some(session), Method::POST) if multipart => {
-                        session.post_multipart(&path, &[], &[("file", "k.pdf", "application/pdf", PDF)])
-                    }
-                    (Some(session), Method::POST) => session.post_form(&path, fields),
+                    (Some(session), Method::POST) => console_post(session, &path, fields),
                     (Some(session), method) => session.get(&path).method(method),
                     (None, Method::POST) => TestRequest::post()
                         .uri(&path)
@@ -604,15 +658,9 @@ both_backends! {
                 continue;
             }
             let path = path.replace("{doc}", &fixture.document);
-            let multipart = fields.iter().any(|(name, value)| *name == "file" && *value == "PDF");
             for csrf in [String::new(), other.csrf.clone()] {
                 let forged = Console { csrf: csrf.clone(), ..admin.clone() };
-                let request = if multipart {
-                    forged.post_multipart(&path, &[], &[("file", "k.pdf", "application/pdf", PDF)])
-                } else {
-                    forged.post_form(&path, fields)
-                };
-                let answer = app.send(request).await;
+                let answer = app.send(console_post(&forged, &path, fields)).await;
                 if answer.status != 403 {
                     wrong.push(format!("POST {route} with csrf {csrf:?}: {}", answer.status));
                 }

@@ -13,7 +13,8 @@ use super::TestApp;
 
 /// The officers' dashboard: HTML pages and form posts for a browser, signed in by a session cookie (not a bearer
 /// token), with CSV downloads behind the same cookie. Not an API, so not in the OpenAPI document: the JSON and CSV
-/// it shows are described under /api/v1/coverage. A dashboard route is added here by hand.
+/// it shows are described under /api/v1/coverage. A console route is added here by hand, and a row for it in
+/// `console_matrix` (tests/it/access.rs).
 pub const DASHBOARD: &[(Method, &str)] = &[
     (Method::GET, "/dashboard"),
     (Method::GET, "/dashboard/login"),
@@ -43,6 +44,15 @@ pub const DASHBOARD: &[(Method, &str)] = &[
     (Method::POST, "/dashboard/documents/{id}/attachments/remove"),
     (Method::GET, "/dashboard/documents/{id}/revisions"),
     (Method::POST, "/dashboard/documents/{id}/revisions/{n}/restore"),
+    (Method::GET, "/dashboard/members"),
+    (Method::GET, "/dashboard/members/import"),
+    (Method::POST, "/dashboard/members/import"),
+    (Method::POST, "/dashboard/members/import/{upload}"),
+    (Method::GET, "/dashboard/members/{card_number}"),
+    (Method::POST, "/dashboard/members/{card_number}/activation-code"),
+    (Method::GET, "/dashboard/slips"),
+    (Method::GET, "/dashboard/committees/{code}/slips"),
+    (Method::POST, "/dashboard/committees/{code}/slips"),
 ];
 
 /// The methods an OpenAPI path item may describe, in the order of its keys.
@@ -110,6 +120,8 @@ pub fn concrete(pattern: &str) -> String {
             Some("card_number") => "100000001".to_owned(),
             // A file the dashboard serves from the binary (its stylesheet).
             Some("file") => "console.css".to_owned(),
+            // A kept member upload of the console: 32 hex digits.
+            Some("upload") => "0".repeat(32),
             Some(_) => "HK".to_owned(),
             None => segment.to_owned(),
         })
