@@ -5,5 +5,6 @@ pub mod cursor;
 pub mod demo;
 pub mod feed;
 pub mod installations;
+pub mod push;
 pub mod routes;
 pub mod seen;
