@@ -88,7 +88,8 @@ pub fn read(
     let mut bytes = 0;
     let state_after = after.map_or(0, |(_, state_position)| state_position);
     let documents_after = after.map(|(position, _)| position);
-    let (position, more_documents) = documents(conn, committee, documents_after, limit, page_bytes, &mut changes, &mut bytes)?;
+    let (position, more_documents) =
+        documents(conn, committee, documents_after, limit, page_bytes, &mut changes, &mut bytes)?;
     if more_documents {
         return Ok(Page { changes, position, state_position: state_after, has_more: true });
     }

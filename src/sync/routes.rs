@@ -208,18 +208,13 @@ async fn sync(
         }
     }
     let reading = committee.clone();
-    let page =
-        state.db.run(move |conn| Ok(changes::read(conn, &reading, member, after, limit, PAGE_BYTES)?)).await?;
+    let page = state.db.run(move |conn| Ok(changes::read(conn, &reading, member, after, limit, PAGE_BYTES)?)).await?;
     let cursor = cursor::encode(
         &key,
         &Cursor { member_id: member, committee, position: page.position, state_position: page.state_position },
     );
-    let tag = etag(
-        newest.max(page.position),
-        page.position,
-        state_newest.max(page.state_position),
-        page.state_position,
-    );
+    let tag =
+        etag(newest.max(page.position), page.position, state_newest.max(page.state_position), page.state_position);
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag_header(&tag)))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))

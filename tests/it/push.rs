@@ -4,18 +4,19 @@
 //! answers, re-sends and restarts against a model; the binary is killed mid push and the pushes re-sent.
 
 use std::collections::{HashMap, HashSet};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::test::TestRequest;
 use diesel::prelude::*;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
+use crate::crash::Place;
 use crate::harness::console::Console;
-use crate::harness::process::{body_of, handbook, http_request, post_json, status_of};
+use crate::harness::process::{body_of, http_request, post_json, serve_logging_to, status_of};
 use crate::harness::sync_client::{HeldNote, MemberState, TimelessState};
 use crate::harness::{self, routes, Backend, SyncClient, TestApp, STAFF_PASSWORD};
+use crate::sync::publish_new;
 
 /// The member state's world: member A of HK (card 100000001), member B of BD, documents HK's members may see
 /// (`visible`, with their latest revisions) and ones they may not (`hidden`).
@@ -25,32 +26,24 @@ struct World {
     hidden: Vec<String>,
 }
 
-async fn publish(app: &TestApp, token: &str, title: &str, audience: Value) -> String {
-    let body = json!({"title": title, "kind": "thong_bao", "section": "Thông báo", "body": "Nội dung", "audience": audience});
-    let created = app.post_as(token, "/api/v1/admin/documents", &body).await;
-    assert_eq!(created.status, 201, "{}", created.text());
-    let id = created.json()["id"].as_str().unwrap().to_owned();
-    let published = app.post_as(token, &format!("/api/v1/admin/documents/{id}/publish"), &json!({})).await;
-    assert_eq!(published.status, 200, "{}", published.text());
-    id
-}
-
 async fn world(app: &TestApp) -> World {
     let org = app.organisation().await;
-    let city = publish(app, &org.admin, "Chỉ thị toàn thành phố", json!({"all": true})).await;
-    let hk = publish(app, &org.admin, "Thông báo Hoàn Kiếm", json!({"committees": ["HK"]})).await;
+    let city = publish_new(app, &org.admin, "Chỉ thị toàn thành phố", json!({"all": true})).await;
+    let hk = publish_new(app, &org.admin, "Thông báo Hoàn Kiếm", json!({"committees": ["HK"]})).await;
     // A second revision: read.mark may name revision 1 or 2.
     let edited = app
         .with_bearer(
             &org.admin,
-            TestRequest::patch().uri(&format!("/api/v1/admin/documents/{hk}")).set_json(json!({"title": "Thông báo Hoàn Kiếm (sửa)"})),
+            TestRequest::patch()
+                .uri(&format!("/api/v1/admin/documents/{hk}"))
+                .set_json(json!({"title": "Thông báo Hoàn Kiếm (sửa)"})),
         )
         .await;
     assert_eq!(edited.status, 200, "{}", edited.text());
     assert_eq!(app.post_as(&org.admin, &format!("/api/v1/admin/documents/{hk}/publish"), &json!({})).await.status, 200);
-    let third = publish(app, &org.admin, "Nghị quyết số 12", json!({"committees": ["HK", "BD"]})).await;
-    let bd = publish(app, &org.admin, "Riêng Ba Đình", json!({"committees": ["BD"]})).await;
-    let withdrawn = publish(app, &org.admin, "Đã thu hồi", json!({"all": true})).await;
+    let third = publish_new(app, &org.admin, "Nghị quyết số 12", json!({"committees": ["HK", "BD"]})).await;
+    let bd = publish_new(app, &org.admin, "Riêng Ba Đình", json!({"committees": ["BD"]})).await;
+    let withdrawn = publish_new(app, &org.admin, "Đã thu hồi", json!({"all": true})).await;
     let answer = app.post_as(&org.admin, &format!("/api/v1/admin/documents/{withdrawn}/unpublish"), &json!({})).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     World {
@@ -68,11 +61,17 @@ fn uuid() -> String {
 async fn server_state(app: &TestApp, card_number: &'static str) -> MemberState {
     app.db()
         .run(move |conn| {
-            use handbook::db::schema::{member_bookmarks as b, member_notes as n, member_progress as p, member_reads as r, members as m};
+            use handbook::db::schema::{
+                member_bookmarks as b, member_notes as n, member_progress as p, member_reads as r, members as m,
+            };
             use handbook::time::rfc3339;
             let member: i64 = m::table.filter(m::card_number.eq(card_number)).select(m::id).get_result(conn)?;
             let mut state = MemberState::default();
-            for (document, at) in b::table.filter(b::member_id.eq(member)).select((b::document_id, b::created_at)).load::<(String, chrono::NaiveDateTime)>(conn)? {
+            for (document, at) in b::table
+                .filter(b::member_id.eq(member))
+                .select((b::document_id, b::created_at))
+                .load::<(String, chrono::NaiveDateTime)>(conn)?
+            {
                 state.bookmarks.insert(document, rfc3339(at));
             }
             for (id, document_id, anchor, text, at) in n::table
@@ -82,7 +81,11 @@ async fn server_state(app: &TestApp, card_number: &'static str) -> MemberState {
             {
                 state.notes.insert(id, HeldNote { document_id, anchor, text, updated_at: rfc3339(at) });
             }
-            for (document, position) in p::table.filter(p::member_id.eq(member)).select((p::document_id, p::position)).load::<(String, f64)>(conn)? {
+            for (document, position) in p::table
+                .filter(p::member_id.eq(member))
+                .select((p::document_id, p::position))
+                .load::<(String, f64)>(conn)?
+            {
                 state.progress.insert(document, position);
             }
             for (document, revision, at) in r::table
@@ -99,7 +102,8 @@ async fn server_state(app: &TestApp, card_number: &'static str) -> MemberState {
 }
 
 async fn push_request(app: &TestApp, token: &str, installation: &str, body: Value) -> harness::Answer {
-    let request = TestRequest::post().uri("/api/v1/sync/push").insert_header(("X-Installation-Id", installation)).set_json(body);
+    let request =
+        TestRequest::post().uri("/api/v1/sync/push").insert_header(("X-Installation-Id", installation)).set_json(body);
     app.with_bearer(token, request).await
 }
 
@@ -495,7 +499,11 @@ struct Model {
 
 impl Model {
     fn new(world: &World) -> Model {
-        Model { visible: world.visible.iter().cloned().collect(), applied: HashSet::new(), state: TimelessState::default() }
+        Model {
+            visible: world.visible.iter().cloned().collect(),
+            applied: HashSet::new(),
+            state: TimelessState::default(),
+        }
     }
 
     fn valid(&self, m: &Value) -> bool {
@@ -565,7 +573,11 @@ fn random_mutation(rng: &mut rand::rngs::StdRng, world: &World, note_ids: &[Stri
         0..=14 => json!({"type": "bookmark.set", "document_id": document}),
         15..=24 => json!({"type": "bookmark.clear", "document_id": document}),
         25..=44 => {
-            let text = if rng.gen_bool(0.03) { "dài ".repeat(2_600) } else { format!("Ghi chú số {} về nghị quyết", rng.gen_range(0..1000)) };
+            let text = if rng.gen_bool(0.03) {
+                "dài ".repeat(2_600)
+            } else {
+                format!("Ghi chú số {} về nghị quyết", rng.gen_range(0..1000))
+            };
             json!({"type": "note.set", "note_id": note_id, "document_id": document, "anchor": format!("đoạn:{}", rng.gen_range(0..50)), "text": text})
         }
         45..=54 => json!({"type": "note.clear", "note_id": note_id}),
@@ -581,7 +593,14 @@ fn random_mutation(rng: &mut rand::rngs::StdRng, world: &World, note_ids: &[Stri
 
 /// Sends a device's push and checks every result against the model (the server's order is the order of the
 /// requests: this driver sends one at a time). The answer is lost when `lose`.
-async fn push_checked(app: &TestApp, device: &mut SyncClient, model: &mut Model, max: usize, lose: bool, applied: &mut usize) {
+async fn push_checked(
+    app: &TestApp,
+    device: &mut SyncClient,
+    model: &mut Model,
+    max: usize,
+    lose: bool,
+    applied: &mut usize,
+) {
     let sent: Vec<Value> = device.queue.iter().take(max).cloned().collect();
     let answer = device.send_push(app, max).await;
     let results = statuses(&answer);
@@ -649,9 +668,9 @@ both_backends! {
                 _ => {}
             }
         }
-        for d in 0..3 {
-            while !devices[d].queue.is_empty() {
-                push_checked(&app, &mut devices[d], &mut model, 50, false, &mut applied).await;
+        for device in devices.iter_mut() {
+            while !device.queue.is_empty() {
+                push_checked(&app, device, &mut model, 50, false, &mut applied).await;
             }
         }
         for device in devices.iter_mut() {
@@ -677,85 +696,10 @@ both_backends! {
 // ---------------------------------------------------------------------------------------------------------------
 // The binary killed with SIGKILL in the middle of pushes, then the pushes sent again; the log never holds a note.
 
-struct Place {
-    url: String,
-    cwd: tempfile::TempDir,
-    postgres: Option<String>,
-}
-
-impl Place {
-    fn new(backend: Backend) -> Place {
-        let cwd = tempfile::tempdir().unwrap();
-        match backend {
-            Backend::Sqlite => Place { url: format!("sqlite://{}", cwd.path().join("handbook.db").display()), cwd, postgres: None },
-            Backend::Postgres => {
-                use diesel::connection::SimpleConnection;
-                let name = format!("hbp_{}", uuid::Uuid::new_v4().simple());
-                let admin = harness::postgres_admin_url();
-                PgConnection::establish(&admin).unwrap().batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-                let mut url = url::Url::parse(&admin).unwrap();
-                url.set_path(&format!("/{name}"));
-                Place { url: url.to_string(), cwd, postgres: Some(name) }
-            }
-        }
-    }
-
-    fn run(&self, words: &[&str], stdin: Option<&str>) {
-        let mut child = handbook(self.cwd.path())
-            .args(["--database-url", &self.url])
-            .args(words)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        if let Some(text) = stdin {
-            std::io::Write::write_all(child.stdin.as_mut().unwrap(), text.as_bytes()).unwrap();
-        }
-        drop(child.stdin.take());
-        let output = child.wait_with_output().unwrap();
-        assert!(output.status.success(), "{words:?}: {}", String::from_utf8_lossy(&output.stderr));
-    }
-
-    /// `serve`, logging everything (trace) to `log` in the data folder.
-    fn serve(&self, log: &str) -> (std::process::Child, u16) {
-        let port = harness::process::free_port();
-        let mut child = handbook(self.cwd.path())
-            .args(["--database-url", &self.url, "serve", "--bind", &format!("127.0.0.1:{port}")])
-            .env("HANDBOOK_LOG", "trace")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(self.cwd.path().join(log)).unwrap())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while http_request(port, "GET /healthz HTTP/1.0\r\n\r\n").is_none() {
-            assert!(child.try_wait().unwrap().is_none(), "the server exited early");
-            assert!(started.elapsed() < Duration::from_secs(30), "the server did not answer within 30 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        (child, port)
-    }
-
-    fn count(&self, sql: &str) -> i64 {
-        #[derive(QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let db = handbook::db::open(&self.url, 1).unwrap();
-        let mut conn = db.pool().get().unwrap();
-        diesel::sql_query(sql).get_result::<Count>(&mut *conn).unwrap().n
-    }
-}
-
-impl Drop for Place {
-    fn drop(&mut self) {
-        use diesel::connection::SimpleConnection;
-        if let Some(name) = &self.postgres {
-            let _ = PgConnection::establish(&harness::postgres_admin_url())
-                .map(|mut c| c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")));
-        }
-    }
+/// `serve` on the place's database, logging everything (trace) to the file `log` in its folder.
+fn serve_logging(place: &Place, log: &str) -> (std::process::Child, u16) {
+    let file = std::fs::File::create(place.cwd.path().join(log)).unwrap();
+    serve_logging_to(place.cwd.path(), &place.args(), &[("HANDBOOK_LOG", "trace")], file)
 }
 
 fn push_over_http(port: u16, token: &str, installation: &str, body: &str) -> Option<String> {
@@ -774,19 +718,27 @@ fn killed_mid_push(backend: Backend) {
     let place = Place::new(backend);
     place.run(&["demo-data", "--members", "300", "--documents", "3"], None);
     place.run(&["admin", "create", "--login", "push.admin"], Some("push admin pw\n"));
-    let (mut server, port) = place.serve("before.log");
-    let admin = body_of(&post_json(port, "/api/v1/auth/login", r#"{"login":"push.admin","password":"push admin pw"}"#, None))["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let members = body_of(&harness::process::get(port, "/api/v1/admin/members?limit=1&status=eligible", Some(&admin), ""));
+    let (mut server, port) = serve_logging(&place, "before.log");
+    let admin =
+        body_of(&post_json(port, "/api/v1/auth/login", r#"{"login":"push.admin","password":"push admin pw"}"#, None))
+            ["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let members =
+        body_of(&harness::process::get(port, "/api/v1/admin/members?limit=1&status=eligible", Some(&admin), ""));
     let card = members["items"][0]["card_number"].as_str().unwrap().to_owned();
-    let code = body_of(&post_json(port, &format!("/api/v1/admin/members/{card}/activation-code"), "{}", Some(&admin)))["activation_code"]
+    let code = body_of(&post_json(port, &format!("/api/v1/admin/members/{card}/activation-code"), "{}", Some(&admin)))
+        ["activation_code"]
         .as_str()
         .unwrap()
         .to_owned();
-    let activate = format!(r#"{{"card_number":"{card}","activation_code":"{code}","new_password":"mật khẩu đẩy 2026"}}"#);
-    let token = body_of(&post_json(port, "/api/v1/auth/activate", &activate, None))["access_token"].as_str().unwrap().to_owned();
+    let activate =
+        format!(r#"{{"card_number":"{card}","activation_code":"{code}","new_password":"mật khẩu đẩy 2026"}}"#);
+    let token = body_of(&post_json(port, "/api/v1/auth/activate", &activate, None))["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let documents = body_of(&harness::process::get(port, "/api/v1/documents", Some(&token), ""));
     let document = documents["items"][0]["id"].as_str().expect("the member sees a document").to_owned();
     let installations: Vec<String> = (0..4)
@@ -836,13 +788,18 @@ fn killed_mid_push(backend: Backend) {
 
     // After the restart, every push is sent again: what was answered is all duplicate now; what was not is
     // applied or duplicate, whole (a push is one transaction).
-    let (server, port) = place.serve("after.log");
+    let (server, port) = serve_logging(&place, "after.log");
     let mut applied_once: HashMap<String, usize> = HashMap::new();
     for (body, answer) in &batches {
         let before: Vec<String> = match answer {
             Some(answer) => {
                 assert_eq!(status_of(answer), 200, "{answer}");
-                body_of(answer)["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap().to_owned()).collect()
+                body_of(answer)["results"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["status"].as_str().unwrap().to_owned())
+                    .collect()
             }
             None => Vec::new(),
         };
@@ -860,8 +817,9 @@ fn killed_mid_push(backend: Backend) {
             let id = result["id"].as_str().unwrap().to_owned();
             // Unanswered and now a duplicate: the killed server had committed it.
             let committed_unseen = answer.is_none() && result["status"] == "duplicate";
-            *applied_once.entry(id).or_default() +=
-                usize::from(status == "applied") + usize::from(result["status"] == "applied") + usize::from(committed_unseen);
+            *applied_once.entry(id).or_default() += usize::from(status == "applied")
+                + usize::from(result["status"] == "applied")
+                + usize::from(committed_unseen);
         }
     }
     assert!(applied_once.values().all(|n| *n == 1), "each mutation applied exactly once");
@@ -878,7 +836,10 @@ fn killed_mid_push(backend: Backend) {
     for log in ["before.log", "after.log"] {
         let text = std::fs::read_to_string(place.cwd.path().join(log)).unwrap();
         assert!(text.contains("/api/v1/sync/push"), "the log was captured: {log}");
-        assert!(!text.contains("bí mật") && !text.contains("ghi chú riêng") && !text.contains("neo 1"), "a note reached {log}");
+        assert!(
+            !text.contains("bí mật") && !text.contains("ghi chú riêng") && !text.contains("neo 1"),
+            "a note reached {log}"
+        );
     }
 }
 

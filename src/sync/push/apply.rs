@@ -4,8 +4,13 @@
 //! another whichever devices send them. Then, for each mutation: an id already in `applied_mutations` is a
 //! `duplicate` and changes nothing; a mutation that fails a check (its fields, a document the member may not see) is
 //! `rejected` and leaves nothing behind, its id included, so it is checked BEFORE its id is stored; otherwise its id
-//! is stored, it is applied, and each change it makes appends a row to the member's state log. A SIGKILL before the
-//! commit leaves none of the push; re-sending it then applies each mutation once.
+//! is stored and it is applied. Last, each (entity, key) the push changed gets one row in the member's state log.
+//! A SIGKILL before the commit leaves none of the push; re-sending it then applies each mutation once.
+//!
+//! Round trips are what a push costs on PostgreSQL: the ids already applied and the documents the push names are
+//! looked up once for the whole push, and the log is written in two statements per kind of entity.
+
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::dsl::exists;
@@ -15,8 +20,7 @@ use serde::Serialize;
 use crate::content::states::LiveState;
 use crate::db::schema::{
     applied_mutations as applied, document_audience as aud, documents as d, installations as inst,
-    member_bookmarks as bookmarks, member_notes as notes, member_progress as progress, member_reads as reads,
-    members,
+    member_bookmarks as bookmarks, member_notes as notes, member_progress as progress, member_reads as reads, members,
 };
 use crate::db::DbConnection;
 use crate::error::{AppError, FieldError};
@@ -49,10 +53,17 @@ pub struct MutationResult {
     pub problem: Option<MutationProblem>,
 }
 
-/// The member a push is applied for, as the transaction found it.
-struct Pusher {
+/// One push being applied: who, from where, when, and what it has learnt and changed so far.
+struct Push<'a> {
     member_id: i64,
-    committee: String,
+    installation: &'a str,
+    at: NaiveDateTime,
+    /// The push's ids that are applied: found in `applied_mutations` at the start, or applied by this push.
+    applied: HashSet<String>,
+    /// The live revision of each document the push names, if the member may see it.
+    documents: HashMap<String, Option<i64>>,
+    /// What the push changed, each (entity, key) once, by the order of its last change.
+    changed: Vec<(Entity, String)>,
 }
 
 /// Applies the mutations of one push by `member_id` from its installation `installation_id` (404 when that is not
@@ -79,15 +90,28 @@ pub fn push(
             .get_result(conn)
             .optional()?
             .ok_or(AppError::NotFound)?;
-        let pusher = Pusher { member_id, committee };
-        let mut seq = start;
+        let keys: Vec<&str> = mutations.iter().map(|m| m.key.as_str()).collect();
+        let applied: HashSet<String> = applied::table
+            .filter(applied::id.eq_any(&keys))
+            .select(applied::id)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect();
+        let named: HashSet<&str> = mutations
+            .iter()
+            .filter(|m| !applied.contains(&m.key))
+            .filter_map(|m| m.mutation.as_ref().ok().and_then(Mutation::visible_document))
+            .collect();
+        let documents = visible_revisions(conn, &committee, named)?;
+        let mut push = Push { member_id, installation: &installation, at, applied, documents, changed: Vec::new() };
         let mut results = Vec::with_capacity(mutations.len());
         for Pushed { id, key, mutation } in mutations {
-            let (status, problem) = one(conn, &pusher, &installation, &key, mutation, at, &mut seq)?;
+            let (status, problem) = one(conn, &mut push, key, mutation)?;
             results.push(MutationResult { id, status, problem });
         }
-        if seq != start {
-            diesel::update(members::table.find(member_id)).set(members::state_seq.eq(seq)).execute(conn)?;
+        if !push.changed.is_empty() {
+            let newest = state::append_all(conn, member_id, start, &push.changed)?;
+            diesel::update(members::table.find(member_id)).set(members::state_seq.eq(newest)).execute(conn)?;
         }
         Ok(results)
     })
@@ -95,34 +119,32 @@ pub fn push(
 
 fn one(
     conn: &mut DbConnection,
-    pusher: &Pusher,
-    installation: &str,
-    key: &str,
+    push: &mut Push,
+    key: String,
     mutation: Result<Mutation, MutationProblem>,
-    at: NaiveDateTime,
-    seq: &mut i64,
 ) -> QueryResult<(MutationStatus, Option<MutationProblem>)> {
-    if diesel::select(exists(applied::table.find(key))).get_result::<bool>(conn)? {
+    if push.applied.contains(&key) {
         return Ok((MutationStatus::Duplicate, None));
     }
     let mutation = match mutation {
         Ok(mutation) => mutation,
         Err(problem) => return Ok((MutationStatus::Rejected, Some(problem))),
     };
-    if let Err(problem) = check(conn, pusher, &mutation)? {
+    if let Err(problem) = check(conn, push, &mutation)? {
         return Ok((MutationStatus::Rejected, Some(problem)));
     }
-    if !store_id(conn, key, pusher.member_id, installation, mutation.kind(), at)? {
+    if !store_id(conn, &key, push.member_id, push.installation, mutation.kind(), push.at)? {
         // Stored meanwhile by a push of another member, which ran in parallel (one member's pushes never do).
+        push.applied.insert(key);
         return Ok((MutationStatus::Duplicate, None));
     }
-    if let Some((entity, changed)) = apply(conn, pusher.member_id, mutation, at)? {
-        *seq += 1;
-        state::append(conn, pusher.member_id, *seq, entity, &changed)?;
+    push.applied.insert(key);
+    if let Some(changed) = apply(conn, push.member_id, mutation, push.at)? {
+        push.changed.retain(|earlier| *earlier != changed);
+        push.changed.push(changed);
     }
     Ok((MutationStatus::Applied, None))
 }
-
 /// Stores the id of a mutation about to be applied; false if it is stored already.
 fn store_id(
     conn: &mut DbConnection,
@@ -142,7 +164,9 @@ fn store_id(
     // The connection enum has no ON CONFLICT of its own: one statement per backend. On PostgreSQL a concurrent
     // insert of the same id waits for the other transaction, then inserts nothing.
     let inserted = match conn {
-        DbConnection::Postgresql(pg) => diesel::insert_into(applied::table).values(row).on_conflict_do_nothing().execute(pg)?,
+        DbConnection::Postgresql(pg) => {
+            diesel::insert_into(applied::table).values(row).on_conflict_do_nothing().execute(pg)?
+        }
         DbConnection::Sqlite(sqlite) => {
             diesel::insert_into(applied::table).values(row).on_conflict_do_nothing().execute(sqlite)?
         }
@@ -150,27 +174,38 @@ fn store_id(
     Ok(inserted == 1)
 }
 
-/// The live revision of a document the member's committee may see now, if any.
-fn visible_revision(conn: &mut DbConnection, committee: &str, document_id: &str) -> QueryResult<Option<i64>> {
-    let revision: Option<Option<i32>> = d::table
-        .filter(d::id.eq(document_id))
+/// The live revision of each of `ids` that the member's committee may see now (None: it may not, or there is none).
+fn visible_revisions(
+    conn: &mut DbConnection,
+    committee: &str,
+    ids: HashSet<&str>,
+) -> QueryResult<HashMap<String, Option<i64>>> {
+    let mut revisions: HashMap<String, Option<i64>> = ids.iter().map(|id| (id.to_string(), None)).collect();
+    if ids.is_empty() {
+        return Ok(revisions);
+    }
+    let visible: Vec<(String, Option<i32>)> = d::table
+        .filter(d::id.eq_any(ids))
         .filter(d::live_state.eq(LiveState::Visible))
         .filter(
             d::live_audience_all
                 .eq(true)
                 .or(exists(aud::table.filter(aud::document_id.eq(d::id)).filter(aud::committee_code.eq(committee)))),
         )
-        .select(d::live_revision)
-        .get_result(conn)
-        .optional()?;
-    Ok(revision.flatten().map(i64::from))
+        .select((d::id, d::live_revision))
+        .load(conn)?;
+    for (id, revision) in visible {
+        revisions.insert(id, revision.map(i64::from));
+    }
+    Ok(revisions)
 }
 
 /// The checks that read the state: the document must be one the member may see now; a note id must not be
 /// another member's note; meetings do not exist yet.
-fn check(conn: &mut DbConnection, pusher: &Pusher, mutation: &Mutation) -> QueryResult<Result<(), MutationProblem>> {
-    let document = |conn: &mut DbConnection, id: &str| -> QueryResult<Result<i64, MutationProblem>> {
-        Ok(visible_revision(conn, &pusher.committee, id)?.ok_or_else(|| MutationProblem::not_found("document")))
+fn check(conn: &mut DbConnection, push: &Push, mutation: &Mutation) -> QueryResult<Result<(), MutationProblem>> {
+    let document = |_: &mut DbConnection, id: &str| -> QueryResult<Result<i64, MutationProblem>> {
+        let revision = push.documents.get(id).copied().flatten();
+        Ok(revision.ok_or_else(|| MutationProblem::not_found("document")))
     };
     Ok(match mutation {
         Mutation::BookmarkSet { document_id } | Mutation::ProgressSet { document_id, .. } => {
@@ -182,7 +217,7 @@ fn check(conn: &mut DbConnection, pusher: &Pusher, mutation: &Mutation) -> Query
                 let owner: Option<i64> =
                     notes::table.find(note_id).select(notes::member_id).get_result(conn).optional()?;
                 match owner {
-                    Some(owner) if owner != pusher.member_id => {
+                    Some(owner) if owner != push.member_id => {
                         Err(MutationProblem::conflict("this note_id is another note's: make a new one"))
                     }
                     _ => Ok(()),
@@ -213,18 +248,21 @@ fn apply(
     let changed = |changed: bool, entity: Entity, key: String| changed.then_some((entity, key));
     Ok(match mutation {
         Mutation::BookmarkSet { document_id } => {
-            let exists: bool =
-                diesel::select(exists(bookmarks::table.find((member_id, &document_id)))).get_result(conn)?;
-            if !exists {
-                diesel::insert_into(bookmarks::table)
-                    .values((
-                        bookmarks::member_id.eq(member_id),
-                        bookmarks::document_id.eq(&document_id),
-                        bookmarks::created_at.eq(at),
-                    ))
-                    .execute(conn)?;
-            }
-            changed(!exists, Entity::Bookmark, document_id)
+            // One that exists keeps its `created_at`.
+            let row = (
+                bookmarks::member_id.eq(member_id),
+                bookmarks::document_id.eq(&document_id),
+                bookmarks::created_at.eq(at),
+            );
+            let inserted = match conn {
+                DbConnection::Postgresql(pg) => {
+                    diesel::insert_into(bookmarks::table).values(row).on_conflict_do_nothing().execute(pg)?
+                }
+                DbConnection::Sqlite(sqlite) => {
+                    diesel::insert_into(bookmarks::table).values(row).on_conflict_do_nothing().execute(sqlite)?
+                }
+            };
+            changed(inserted > 0, Entity::Bookmark, document_id)
         }
         Mutation::BookmarkClear { document_id } => {
             let deleted = diesel::delete(bookmarks::table.find((member_id, &document_id))).execute(conn)?;

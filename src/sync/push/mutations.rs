@@ -92,11 +92,24 @@ impl Mutation {
         }
     }
 
+    /// The document the member must be able to see for this mutation to apply, if any.
+    pub fn visible_document(&self) -> Option<&str> {
+        match self {
+            Mutation::BookmarkSet { document_id }
+            | Mutation::NoteSet { document_id, .. }
+            | Mutation::ProgressSet { document_id, .. }
+            | Mutation::ReadMark { document_id, .. } => Some(document_id),
+            _ => None,
+        }
+    }
+
     /// The mutation with its texts in NFC and its UUIDs canonical, or every field that is wrong.
     fn checked(self) -> Result<Mutation, Vec<FieldError>> {
         let mut errors = Vec::new();
         let checked = match self {
-            Mutation::BookmarkSet { document_id } => Mutation::BookmarkSet { document_id: id(document_id, "document_id", &mut errors) },
+            Mutation::BookmarkSet { document_id } => {
+                Mutation::BookmarkSet { document_id: id(document_id, "document_id", &mut errors) }
+            }
             Mutation::BookmarkClear { document_id } => {
                 Mutation::BookmarkClear { document_id: id(document_id, "document_id", &mut errors) }
             }

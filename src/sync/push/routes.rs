@@ -83,9 +83,7 @@ async fn push(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let results = state
-        .db
-        .run(move |conn| apply::push(conn, member, &installation, pushed, crate::time::now()))
-        .await?;
+    let results =
+        state.db.run(move |conn| apply::push(conn, member, &installation, pushed, crate::time::now())).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(PushAnswer { results }))
 }

@@ -88,15 +88,34 @@ pub struct ReadConfirmation {
     pub read_at: NaiveDateTime,
 }
 
-/// Appends the log row of a change to (entity, key) at `seq`, replacing the older row of the same (entity, key).
-/// Call inside the push's write transaction, which holds the member row's lock.
-pub fn append(conn: &mut DbConnection, member_id: i64, seq: i64, entity: Entity, key: &str) -> QueryResult<()> {
-    diesel::delete(log::table.filter(log::member_id.eq(member_id)).filter(log::entity.eq(entity)).filter(log::key.eq(key)))
-        .execute(conn)?;
-    diesel::insert_into(log::table)
-        .values((log::member_id.eq(member_id), log::seq.eq(seq), log::entity.eq(entity), log::key.eq(key)))
-        .execute(conn)?;
-    Ok(())
+/// Appends a log row for each of `changed` (in order) after `seq`, replacing the older rows of the same (entity,
+/// key); answers the newest position. Call inside the push's write transaction, which holds the member row's lock.
+pub fn append_all(conn: &mut DbConnection, member_id: i64, seq: i64, changed: &[(Entity, String)]) -> QueryResult<i64> {
+    for entity in Entity::ALL {
+        let keys: Vec<&str> = changed.iter().filter(|(e, _)| e == entity).map(|(_, key)| key.as_str()).collect();
+        if !keys.is_empty() {
+            diesel::delete(
+                log::table
+                    .filter(log::member_id.eq(member_id))
+                    .filter(log::entity.eq(*entity))
+                    .filter(log::key.eq_any(keys)),
+            )
+            .execute(conn)?;
+        }
+    }
+    let rows: Vec<_> = changed
+        .iter()
+        .zip(seq + 1..)
+        .map(|((entity, key), seq)| {
+            (log::member_id.eq(member_id), log::seq.eq(seq), log::entity.eq(*entity), log::key.eq(key))
+        })
+        .collect();
+    // The connection enum has no multi-row INSERT of its own: one statement per backend.
+    match conn {
+        DbConnection::Postgresql(pg) => diesel::insert_into(log::table).values(rows).execute(pg)?,
+        DbConnection::Sqlite(sqlite) => diesel::insert_into(log::table).values(rows).execute(sqlite)?,
+    };
+    Ok(seq + changed.len() as i64)
 }
 
 /// The member's newest committed log position.
@@ -105,7 +124,12 @@ pub fn newest(conn: &mut DbConnection, member_id: i64) -> QueryResult<i64> {
 }
 
 /// Up to `limit` log rows after `after`, in order.
-pub fn log_after(conn: &mut DbConnection, member_id: i64, after: i64, limit: i64) -> QueryResult<Vec<(i64, Entity, String)>> {
+pub fn log_after(
+    conn: &mut DbConnection,
+    member_id: i64,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<(i64, Entity, String)>> {
     log::table
         .filter(log::member_id.eq(member_id))
         .filter(log::seq.gt(after))
@@ -172,8 +196,8 @@ pub fn changes_for(
             read_values.insert(row.document_id.clone(), row);
         }
     }
-    // A key appears once in the log; a page could still meet one twice if a push replaced its row while the page
-    // was read: the first is sent, with the current value.
+    // A key has one row in the log; a batch read while a push replaced it could still meet it twice, in principle:
+    // the first is sent, with the current value.
     let mut sent: HashSet<(Entity, &str)> = HashSet::new();
     Ok(rows
         .iter()

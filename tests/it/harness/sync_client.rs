@@ -263,11 +263,8 @@ impl SyncClient {
             self.etag = answer.header("etag").map(str::to_owned);
             let page = answer.json();
             for change in page["changes"].as_array().unwrap() {
-                let (target, state) = if from_scratch {
-                    (&mut fresh, &mut fresh_state)
-                } else {
-                    (&mut self.documents, &mut self.state)
-                };
+                let (target, state) =
+                    if from_scratch { (&mut fresh, &mut fresh_state) } else { (&mut self.documents, &mut self.state) };
                 if state.apply(change) {
                     continue;
                 }
