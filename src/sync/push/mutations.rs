@@ -253,8 +253,10 @@ fn serde_field_error(message: &str) -> FieldError {
         FieldError::new(quoted(), "is required")
     } else if message.starts_with("unknown field") {
         FieldError::new(quoted(), "is not a field of this type of mutation")
-    } else if message.starts_with("unknown variant") {
+    } else if message.starts_with("unknown variant") && message.contains("`bookmark.set`") {
         FieldError::new("type", format!("unknown type of mutation: {}", quoted()))
+    } else if message.starts_with("unknown variant") && message.contains("`attend`") {
+        FieldError::new("answer", "attend or absent")
     } else {
         FieldError::new("mutation", message.to_owned())
     }
@@ -298,6 +300,8 @@ mod tests {
         assert_eq!(range.errors[0].field, "position");
         let untyped = rejected(json!({"id": id, "document_id": "d"}));
         assert_eq!(untyped.errors[0].field, "type");
+        let answer = rejected(json!({"id": id, "type": "rsvp.set", "meeting_id": "m", "answer": "maybe"}));
+        assert_eq!(answer.errors[0].field, "answer");
     }
 
     #[test]
