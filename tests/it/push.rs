@@ -378,6 +378,43 @@ both_backends! {
         assert!(changes[first_state..].iter().all(|c| c.get("document").is_none()), "the documents come first");
     }
 
+    async fn a_cursor_from_before_member_state_is_read_at_state_position_0(app: TestApp) {
+        use base64::Engine;
+        use hmac::Mac;
+        let w = world(&app).await;
+        let mut phone = SyncClient::register(&app, &w.org.member_hk).await;
+        phone.enqueue(json!({"type": "bookmark.set", "document_id": w.visible[0].0}));
+        phone.enqueue(json!({"type": "progress.set", "document_id": w.visible[1].0, "position": 0.5}));
+        phone.push(&app, 50).await;
+        phone.sync(&app).await;
+        // A v1 cursor (member, position, committee) at the newest document position, sealed as v1 cursors were.
+        let member = app.count("SELECT id AS n FROM members WHERE card_number = '100000001'").await;
+        let position = app.count("SELECT seq AS n FROM feed_state").await;
+        let mut payload = vec![1u8];
+        payload.extend_from_slice(&member.to_be_bytes());
+        payload.extend_from_slice(&position.to_be_bytes());
+        payload.extend_from_slice(b"HK");
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(app.state.auth.keys.cursor_key()).unwrap();
+        mac.update(&payload);
+        payload.extend_from_slice(&mac.finalize().into_bytes()[..16]);
+        let v1 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&payload);
+        let request = TestRequest::get()
+            .uri(&format!("/api/v1/sync?cursor={v1}"))
+            .insert_header(("X-Installation-Id", phone.installation_id.as_str()));
+        let page = app.with_bearer(&w.org.member_hk, request).await.json();
+        let changes = page["changes"].as_array().unwrap();
+        assert_eq!(changes.len(), 2, "no documents, the whole state: {page}");
+        assert!(changes.iter().all(|c| c["op"] == "upsert" && c.get("document").is_none()), "{page}");
+        assert_eq!(page["has_more"], false);
+        // The cursor it answers is a v2 one, at the end of both.
+        phone.cursor = page["cursor"].as_str().map(str::to_owned);
+        phone.etag = None;
+        phone.sync(&app).await;
+        assert_eq!(phone.state, server_state(&app, "100000001").await);
+        phone.sync(&app).await;
+        assert_eq!(phone.not_modified, 1);
+    }
+
     async fn concurrent_pushes_of_one_mutation_apply_it_exactly_once(app: TestApp) {
         let w = world(&app).await;
         let (doc, _) = w.visible[0].clone();
