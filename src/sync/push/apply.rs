@@ -203,28 +203,27 @@ fn visible_revisions(
 /// The checks that read the state: the document must be one the member may see now; a note id must not be
 /// another member's note; meetings do not exist yet.
 fn check(conn: &mut DbConnection, push: &Push, mutation: &Mutation) -> QueryResult<Result<(), MutationProblem>> {
-    let document = |_: &mut DbConnection, id: &str| -> QueryResult<Result<i64, MutationProblem>> {
-        let revision = push.documents.get(id).copied().flatten();
-        Ok(revision.ok_or_else(|| MutationProblem::not_found("document")))
+    // Looked up for the whole push at its start (`visible_revisions`).
+    let document = |id: &str| -> Result<i64, MutationProblem> {
+        push.documents.get(id).copied().flatten().ok_or_else(|| MutationProblem::not_found("document"))
     };
     Ok(match mutation {
         Mutation::BookmarkSet { document_id } | Mutation::ProgressSet { document_id, .. } => {
-            document(conn, document_id)?.map(drop)
+            document(document_id).map(drop)
         }
-        Mutation::NoteSet { note_id, document_id, .. } => match document(conn, document_id)? {
-            Err(problem) => Err(problem),
-            Ok(_) => {
-                let owner: Option<i64> =
-                    notes::table.find(note_id).select(notes::member_id).get_result(conn).optional()?;
-                match owner {
-                    Some(owner) if owner != push.member_id => {
-                        Err(MutationProblem::conflict("this note_id is another note's: make a new one"))
-                    }
-                    _ => Ok(()),
-                }
+        Mutation::NoteSet { note_id, document_id, .. } => {
+            if let Err(problem) = document(document_id) {
+                return Ok(Err(problem));
             }
-        },
-        Mutation::ReadMark { document_id, revision } => match document(conn, document_id)? {
+            let owner: Option<i64> = notes::table.find(note_id).select(notes::member_id).get_result(conn).optional()?;
+            match owner {
+                Some(owner) if owner != push.member_id => {
+                    Err(MutationProblem::conflict("this note_id is another note's: make a new one"))
+                }
+                _ => Ok(()),
+            }
+        }
+        Mutation::ReadMark { document_id, revision } => match document(document_id) {
             Ok(latest) if *revision > latest => Err(MutationProblem::invalid(vec![FieldError::new(
                 "revision",
                 format!("must be at most the document's latest revision, {latest}"),
