@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod ops;
 pub mod org;
 pub mod paging;
+pub mod reading;
 pub mod state;
 pub mod sync;
 pub mod telemetry;

@@ -1,5 +1,6 @@
 //! Coverage's background work in `serve`: the moving counters every 10 minutes, and the daily snapshot once
-//! the configured hour (UTC) has come. Both write absolute values and take the coverage job lock
+//! the configured hour (UTC) has come; on the same tick, the ids of pushed mutations past their retention are
+//! forgotten (`sync::push::prune`). Both write absolute values and take the coverage job lock
 //! (`DbConnection::lock_job`), so instances running them at the same moment run them one after another: one
 //! snapshot row per committee and day, counters never moved twice.
 
@@ -23,6 +24,7 @@ pub fn spawn(state: web::Data<AppState>) {
             ticks.tick().await;
             let at = now();
             let snapshot_due = at.hour() >= state.settings.snapshot_hour && last_snapshot != Some(at.date());
+            let refresh_max_days = state.settings.refresh_max_days;
             let outcome = state
                 .db
                 .run(move |conn| {
@@ -31,6 +33,7 @@ pub fn spawn(state: web::Data<AppState>) {
                     } else {
                         counters::refresh_moving(conn, at)?;
                     }
+                    crate::sync::push::prune(conn, at, refresh_max_days)?;
                     Ok(())
                 })
                 .await;

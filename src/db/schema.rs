@@ -26,6 +26,7 @@ diesel::table! {
         activated_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        state_seq -> BigInt,
     }
 }
 
@@ -246,6 +247,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    applied_mutations (id) {
+        id -> Text,
+        member_id -> BigInt,
+        installation_id -> Text,
+        kind -> Text,
+        applied_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    member_bookmarks (member_id, document_id) {
+        member_id -> BigInt,
+        document_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    member_notes (note_id) {
+        note_id -> Text,
+        member_id -> BigInt,
+        document_id -> Text,
+        anchor -> Text,
+        text -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    member_progress (member_id, document_id) {
+        member_id -> BigInt,
+        document_id -> Text,
+        position -> Double,
+    }
+}
+
+diesel::table! {
+    member_reads (member_id, document_id) {
+        member_id -> BigInt,
+        document_id -> Text,
+        revision -> BigInt,
+        read_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    member_state_log (member_id, seq) {
+        member_id -> BigInt,
+        seq -> BigInt,
+        entity -> Text,
+        key -> Text,
+    }
+}
+
 diesel::joinable!(document_audience -> documents (document_id));
 diesel::joinable!(document_attachments -> documents (document_id));
 diesel::joinable!(document_revisions -> documents (document_id));
@@ -272,4 +328,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     installations,
     coverage_counts,
     coverage_history,
+    applied_mutations,
+    member_bookmarks,
+    member_notes,
+    member_progress,
+    member_reads,
+    member_state_log,
 );

@@ -275,11 +275,12 @@ pub fn list_for_subject(conn: &mut DbConnection, subject: Subject) -> QueryResul
 }
 
 /// What a sync request needs to know before any document is touched, in one read: the member's current
-/// committee (through its live installation with this id) and the newest feed position. Notes in `seen` that the
-/// device was seen, at most once a minute (`seen` writes it later).
+/// committee (through its live installation with this id), the newest feed position and the member's newest state
+/// log position. Notes in `seen` that the device was seen, at most once a minute (`seen` writes it later).
 pub struct SyncContext {
     pub committee: String,
     pub newest: i64,
+    pub state_seq: i64,
 }
 
 pub fn sync_context(
@@ -291,13 +292,13 @@ pub fn sync_context(
     let unknown = || AppError::NotFound;
     let id = parse_id(installation_id).ok_or_else(unknown)?;
     let newest = feed_state::table.select(feed_state::seq).single_value().assume_not_null();
-    let (committee, last_seen, newest): (String, NaiveDateTime, i64) = inst::table
+    let (committee, last_seen, newest, state_seq): (String, NaiveDateTime, i64, i64) = inst::table
         .inner_join(members::table)
         .filter(inst::installation_id.eq(&id))
         .filter(inst::member_id.eq(member_id))
         .filter(inst::deleted_at.is_null())
         .filter(members::status.ne(MemberStatus::Left))
-        .select((members::committee_code, inst::last_seen_at, newest))
+        .select((members::committee_code, inst::last_seen_at, newest, members::state_seq))
         .get_result(conn)
         .optional()?
         .ok_or_else(unknown)?;
@@ -305,7 +306,7 @@ pub fn sync_context(
     if (at - last_seen).num_seconds() >= SEEN_EVERY_SECONDS {
         seen.note(&id, at);
     }
-    Ok(SyncContext { committee, newest })
+    Ok(SyncContext { committee, newest, state_seq })
 }
 
 /// Records that the device has applied everything up to `position` (never moving backwards).

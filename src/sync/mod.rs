@@ -7,5 +7,6 @@ pub mod delivery;
 pub mod demo;
 pub mod feed;
 pub mod installations;
+pub mod push;
 pub mod routes;
 pub mod seen;

@@ -30,6 +30,7 @@ pub fn routes(routes: &mut Routes) {
         .add_route(__path_sync, |method| web::method(method).to(sync).wrap(Compress::default()))
         .add(__path_acknowledge, acknowledge)
         .add(__path_delivery, delivery);
+    super::push::routes::routes(routes);
 }
 
 /// Signed in: registers (201) or refreshes (200) the caller's installation.
@@ -96,11 +97,21 @@ async fn remove(state: web::Data<AppState>, user: AuthUser, id: web::Path<String
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn member_id(user: &AuthUser) -> Result<i64, AppError> {
+/// The caller's member id: the routes of devices are for members only (staff: 403).
+pub(crate) fn member_id(user: &AuthUser) -> Result<i64, AppError> {
     match user.subject {
         Subject::Member(id) => Ok(id),
         Subject::Staff(_) => Err(AppError::Forbidden),
     }
+}
+
+/// The `X-Installation-Id` header, required (400 without it).
+pub(crate) fn installation_header(req: &HttpRequest) -> Result<String, AppError> {
+    req.headers()
+        .get(INSTALLATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| AppError::BadRequest("the X-Installation-Id header is required".into()))
 }
 
 fn cursor_expired(detail: &str) -> AppError {
@@ -118,8 +129,9 @@ struct SyncQuery {
     limit: Option<i64>,
 }
 
-fn etag(newest: i64, position: i64) -> String {
-    format!("\"{newest}-{position}\"")
+/// The newest positions (documents, member state) and the device's: equal when nothing at all is new.
+fn etag(newest: i64, position: i64, state_newest: i64, state_position: i64) -> String {
+    format!("\"{newest}-{position}-{state_newest}-{state_position}\"")
 }
 
 /// One page of the change feed.
@@ -154,12 +166,7 @@ async fn sync(
     query: web::Query<SyncQuery>,
 ) -> Result<HttpResponse, AppError> {
     let member = member_id(&user)?;
-    let installation = req
-        .headers()
-        .get(INSTALLATION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .ok_or_else(|| AppError::BadRequest("the X-Installation-Id header is required".into()))?;
+    let installation = installation_header(&req)?;
     let limit = match query.limit {
         None => DEFAULT_LIMIT,
         Some(n) if (1..=MAX_LIMIT as i64).contains(&n) => n as usize,
@@ -183,30 +190,35 @@ async fn sync(
     let seen = state.clone();
     let context =
         state.db.read_quick(move |conn| installations::sync_context(conn, &seen.seen, member, &installation)).await?;
-    let (committee, newest) = (context.committee, context.newest);
+    let (committee, newest, state_newest) = (context.committee, context.newest, context.state_seq);
     let after = match &presented {
         Some(cursor) if cursor.committee != committee => {
             return Err(cursor_expired("you have moved to another committee"))
         }
-        Some(cursor) => Some(cursor.position),
+        Some(cursor) => Some((cursor.position, cursor.state_position)),
         None => None,
     };
-    if let Some(position) = after {
-        if position > newest {
+    if let Some((position, state_position)) = after {
+        if position > newest || state_position > state_newest {
             return Err(cursor_expired("this cursor is from another state of the handbook"));
         }
-        if position == newest && if_none_match.as_deref() == Some(etag(newest, position).as_str()) {
+        let current = etag(newest, position, state_newest, state_position);
+        if position == newest && state_position == state_newest && if_none_match.as_deref() == Some(current.as_str()) {
             return Ok(HttpResponse::NotModified()
                 .insert_header((header::ETAG, etag_header(&if_none_match.unwrap_or_default())))
                 .finish());
         }
     }
     let reading = committee.clone();
-    let page = state.db.run(move |conn| Ok(changes::read(conn, &reading, after, limit, PAGE_BYTES)?)).await?;
-    let cursor = cursor::encode(&key, &Cursor { member_id: member, committee, position: page.position });
-    let newest = newest.max(page.position);
+    let page = state.db.run(move |conn| Ok(changes::read(conn, &reading, member, after, limit, PAGE_BYTES)?)).await?;
+    let cursor = cursor::encode(
+        &key,
+        &Cursor { member_id: member, committee, position: page.position, state_position: page.state_position },
+    );
+    let tag =
+        etag(newest.max(page.position), page.position, state_newest.max(page.state_position), page.state_position);
     Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag_header(&etag(newest, page.position))))
+        .insert_header((header::ETAG, etag_header(&tag)))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .json(SyncPage { changes: page.changes, cursor, has_more: page.has_more }))
 }

@@ -15,7 +15,7 @@ const CALLERS: [&str; 9] =
     ["anonymous", "member A", "member B", "officer A", "officer B", "admin", "expired", "other key", "alg none"];
 
 /// (route pattern, method, concrete path, body, expected status per caller in CALLERS order).
-/// A body of `csv:` sends the rest as text/csv; LOGIN, ACTIVATE, INSTALL, PDF and SYNC are made per caller.
+/// A body of `csv:` sends the rest as text/csv; LOGIN, ACTIVATE, INSTALL, PDF, SYNC and PUSH are made per caller.
 type Row = (&'static str, Method, &'static str, &'static str, [u16; 9]);
 
 fn matrix() -> Vec<Row> {
@@ -219,6 +219,8 @@ fn matrix() -> Vec<Row> {
             r#"{"installation_id": "00000000-0000-4000-8000-000000000000", "cursor": "not-a-cursor"}"#,
             [401, 422, 422, 403, 403, 403, 401, 401, 401],
         ),
+        // Each member pushes to its own device (no mutations); staff have no devices to push from.
+        ("/api/v1/sync/push", Method::POST, "/api/v1/sync/push", "PUSH", [401, 200, 200, 403, 403, 403, 401, 401, 401]),
         // Member A's device: its owner removes it; after that it is gone for everyone.
         (
             "/api/v1/installations/{installation_id}",
@@ -592,10 +594,13 @@ both_backends! {
                     "INSTALL" => request.set_json(json!({"installation_id": uuid::Uuid::new_v4().to_string(),
                         "platform": "web", "app_version": "1.0"})),
                     "PDF" => request.insert_header(("content-type", "application/pdf")).set_payload(PDF),
-                    "SYNC" => match &fixture.installations[index] {
-                        Some(id) => request.insert_header(("X-Installation-Id", id.as_str())),
-                        None => request.insert_header(("X-Installation-Id", "00000000-0000-4000-8000-000000000000")),
-                    },
+                    "SYNC" | "PUSH" => {
+                        let request = match &fixture.installations[index] {
+                            Some(id) => request.insert_header(("X-Installation-Id", id.as_str())),
+                            None => request.insert_header(("X-Installation-Id", "00000000-0000-4000-8000-000000000000")),
+                        };
+                        if body == "PUSH" { request.set_json(json!({"mutations": []})) } else { request }
+                    }
                     "" => request,
                     json_text => request.insert_header(("content-type", "application/json")).set_payload(json_text.to_owned()),
                 };

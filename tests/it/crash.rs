@@ -19,14 +19,15 @@ struct Count {
     n: i64,
 }
 
-struct Place {
+/// A database of its own (SQLite in a temporary folder, or a new PostgreSQL database) and that folder.
+pub(crate) struct Place {
     url: String,
-    cwd: tempfile::TempDir,
+    pub(crate) cwd: tempfile::TempDir,
     postgres: Option<String>,
 }
 
 impl Place {
-    fn new(backend: Backend) -> Place {
+    pub(crate) fn new(backend: Backend) -> Place {
         let cwd = tempfile::tempdir().unwrap();
         match backend {
             Backend::Sqlite => {
@@ -43,11 +44,11 @@ impl Place {
         }
     }
 
-    fn args(&self) -> [&str; 2] {
+    pub(crate) fn args(&self) -> [&str; 2] {
         ["--database-url", self.url.as_str()]
     }
 
-    fn run(&self, words: &[&str], stdin: Option<&str>) {
+    pub(crate) fn run(&self, words: &[&str], stdin: Option<&str>) {
         let mut command = handbook(self.cwd.path());
         command.args(self.args()).args(words).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = command.spawn().unwrap();
@@ -59,7 +60,7 @@ impl Place {
         assert!(output.status.success(), "{words:?}: {}", String::from_utf8_lossy(&output.stderr));
     }
 
-    fn count(&self, sql: &str) -> i64 {
+    pub(crate) fn count(&self, sql: &str) -> i64 {
         let db = handbook::db::open(&self.url, 1).unwrap();
         let mut conn = db.pool().get().unwrap();
         diesel::sql_query(sql).get_result::<Count>(&mut *conn).unwrap().n

@@ -32,5 +32,6 @@ mod migrations;
 mod nul;
 mod openapi;
 mod org;
+mod push;
 mod security_auth;
 mod sync;

@@ -10,7 +10,7 @@ async fn world(app: &TestApp) -> harness::Organisation {
     app.organisation().await
 }
 
-async fn publish_new(app: &TestApp, token: &str, title: &str, audience: Value) -> String {
+pub(crate) async fn publish_new(app: &TestApp, token: &str, title: &str, audience: Value) -> String {
     let body =
         json!({"title": title, "kind": "thong_bao", "section": "Thông báo", "body": "Nội dung", "audience": audience});
     let created = app.post_as(token, "/api/v1/admin/documents", &body).await;

@@ -17,7 +17,7 @@ mod databases;
 mod fixtures;
 pub mod process;
 pub mod routes;
-mod sync_client;
+pub mod sync_client;
 
 pub use app::{Answer, Backend, TestApp};
 pub use databases::{at_once, postgres_admin_url, AT_ONCE};

@@ -61,10 +61,15 @@ pub fn body_of(answer: &str) -> serde_json::Value {
 
 /// Starts `serve` with extra arguments and environment; waits until `/healthz` answers.
 pub fn serve(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (Child, u16) {
+    serve_logging_to(cwd, args, env, Stdio::null())
+}
+
+/// `serve`, its log (stderr) going to `log`.
+pub fn serve_logging_to(cwd: &Path, args: &[&str], env: &[(&str, &str)], log: impl Into<Stdio>) -> (Child, u16) {
     let port = free_port();
     let bind = format!("127.0.0.1:{port}");
     let mut command = handbook(cwd);
-    command.args(args).args(["serve", "--bind", &bind]).stdout(Stdio::null()).stderr(Stdio::null());
+    command.args(args).args(["serve", "--bind", &bind]).stdout(Stdio::null()).stderr(log);
     for (key, value) in env {
         command.env(key, value);
     }
