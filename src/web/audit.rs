@@ -241,7 +241,7 @@ fn entry_table(viewer: &Viewer, entries: &[Entry]) -> Markup {
         @if entries.is_empty() {
             p.empty { "Không có mục nào khớp với bộ lọc." }
         } @else {
-            div.scroll {
+            div.scroll tabindex="0" role="region" aria-label="Bảng nhật ký" {
                 table.audit {
                     thead {
                         tr {

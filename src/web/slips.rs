@@ -69,7 +69,7 @@ async fn committees_page(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
                     "Chọn đảng bộ để in phiếu kích hoạt cho các đảng viên đủ điều kiện chưa kích hoạt "
                     "(mỗi phiếu có số thẻ, mã kích hoạt và mã QR)."
                 }
-                div.scroll {
+                div.scroll tabindex="0" role="region" aria-label="Bảng các đảng bộ" {
                     table.places {
                         thead {
                             tr {
@@ -239,7 +239,7 @@ fn form_markup(viewer: &Viewer, report: &CommitteeReport, place: &Place, days: i
             section {
                 h2 { "Theo đơn vị và chi bộ" }
                 p.muted { "Chọn một đơn vị hoặc chi bộ để chỉ in phiếu cho đảng viên ở đó." }
-                div.scroll {
+                div.scroll tabindex="0" role="region" aria-label="Bảng đơn vị và chi bộ" {
                     table.places {
                         thead {
                             tr {

@@ -251,7 +251,7 @@ async fn staff_markup(
 
 fn account_table(viewer: &Viewer, accounts: &[StaffAccount], own_login: &str) -> Markup {
     html! {
-        div.scroll {
+        div.scroll tabindex="0" role="region" aria-label="Bảng cán bộ" {
             table.staff {
                 thead {
                     tr {

@@ -102,3 +102,206 @@ fn staff_and_audit_on_sqlite() {
 fn staff_and_audit_on_postgres() {
     staff_and_audit(Backend::Postgres);
 }
+
+/// A minimal valid PDF.
+const PDF: &[u8] =
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> \
+endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+
+/// Documents: the admin writes a draft for HK with a PDF, previews it, publishes it; a member of HK receives it
+/// through /api/v1/sync while a member of BD does not; the delivery count moves once the HK device acknowledges.
+fn documents(backend: Backend) {
+    let site = Site::start(backend, &["--members", "2000", "--documents", "20"]);
+    let admin = site.token("admin", &site.admin_password);
+    let (member_hk, device_hk) = site.member_with_device(&admin, "HK");
+    let (member_bd, device_bd) = site.member_with_device(&admin, "BD");
+    let browser = Browser::start();
+    browser.sign_in(&site, "admin", &site.admin_password);
+
+    browser.go(&site.url("/dashboard/documents"));
+    browser.wait_for_path("/dashboard/documents");
+    browser.check_page(&site.named("documents"));
+    browser.click("a[data-action=new]");
+    browser.wait_for_path("/dashboard/documents/new");
+    browser.check_page(&site.named("document-new"));
+
+    let title = "Nghị quyết thử nghiệm trên trình duyệt";
+    browser.type_into("input[name=title]", title);
+    browser.select("select[name=kind]", "nghi_quyet");
+    browser.type_into("input[name=section]", "Nghị quyết");
+    browser.type_into("textarea[name=body]", "# Mục đích\n\nNội dung **quan trọng**. <script>alert(1)</script>");
+    browser.click("input[name=committees][value=HK]");
+    browser.click("button[data-action=save]");
+    wait_until("the draft's own page", Duration::from_secs(30), || {
+        let path = browser.path();
+        path.starts_with("/dashboard/documents/") && path != "/dashboard/documents/new"
+    });
+    let document_path = browser.path();
+    let id = document_path.trim_start_matches("/dashboard/documents/").to_owned();
+
+    let pdf = site.dir.join("ke-hoach.pdf");
+    std::fs::write(&pdf, PDF).unwrap();
+    browser.choose_file("input[name=file]", &pdf);
+    browser.click("button[data-action=upload]");
+    browser.wait_for_text("ke-hoach.pdf");
+
+    browser.click("button[data-action=preview]");
+    browser.wait_for_text("Mục đích");
+    let preview = browser.text();
+    assert!(preview.contains("<script>alert(1)</script>"), "markup in the body is shown as text: {preview}");
+    browser.check_page(&site.named("document-preview"));
+
+    browser.click("button[data-action=publish]");
+    browser.wait_for_text("Đã đến thiết bị");
+    assert_eq!(browser.path(), document_path);
+    browser.check_page(&site.named("document-published"));
+    let delivered = |browser: &Browser| {
+        browser.go(&site.url(&document_path));
+        browser.wait_for_text("Đã đến thiết bị");
+        let element = browser.find("strong[data-delivery=acknowledged]");
+        browser.call("GET", &format!("/element/{element}/text"), None).as_str().unwrap().to_owned()
+    };
+    assert_eq!(delivered(&browser), "0");
+
+    let (changes, cursor) = site.sync_all(&member_hk, &device_hk);
+    let received = changes.iter().find(|c| c["document"]["id"] == id.as_str()).expect("HK's member receives it");
+    assert_eq!(received["document"]["title"], title);
+    assert_eq!(received["document"]["attachments"][0]["name"], "ke-hoach.pdf");
+    let (other, _) = site.sync_all(&member_bd, &device_bd);
+    assert!(other.iter().all(|c| c["document"]["id"] != id.as_str()), "BD's member does not receive it");
+
+    let ack = serde_json::json!({"installation_id": device_hk, "cursor": cursor});
+    let (status, _) = site.api("POST", "/api/v1/sync/ack", &member_hk, &[], Some(&ack));
+    assert_eq!(status, 204);
+    assert_eq!(delivered(&browser), "1");
+
+    browser.go(&site.url(&format!("{document_path}/revisions")));
+    browser.wait_for_path(&format!("{document_path}/revisions"));
+    browser.check_page(&site.named("document-revisions"));
+    browser.sign_out();
+}
+
+#[test]
+fn documents_on_sqlite() {
+    documents(Backend::Sqlite);
+}
+
+#[test]
+fn documents_on_postgres() {
+    documents(Backend::Postgres);
+}
+
+/// Import and slips: HK's officer finds members, imports a CSV with a bad row (the dry run names its line, nothing
+/// changes), then the fixed file; prints the activation slips: the PDF has one page per ten slips and every QR
+/// code decodes to its slip's card number and code.
+fn import_and_slips(backend: Backend) {
+    let site = Site::start(backend, &["--members", "2000", "--documents", "20"]);
+    let browser = Browser::start();
+    browser.sign_in(&site, OFFICER.0, OFFICER.1);
+
+    browser.go(&site.url("/dashboard/members?q=nguyen"));
+    browser.wait_for_path("/dashboard/members");
+    browser.check_page(&site.named("members"));
+    browser.click("table a[href^='/dashboard/members/']");
+    wait_until("a member's page", Duration::from_secs(30), || {
+        browser.path().starts_with("/dashboard/members/9")
+            || browser.path().chars().filter(|c| c.is_ascii_digit()).count() >= 6
+    });
+    browser.check_page(&site.named("member"));
+
+    let header = "card_number,full_name,committee_code,unit,cell,status\n";
+    let bad = format!("{header}990000001,Đỗ Văn Mới,HK,Phường Mới,Chi bộ 9,eligible\n990000002,Vũ Thị Mới,HK,Phường Mới,Chi bộ 9,sai\n");
+    let fixed = bad.replace(",sai\n", ",eligible\n");
+    let (bad_file, fixed_file) = (site.dir.join("bad.csv"), site.dir.join("fixed.csv"));
+    std::fs::write(&bad_file, bad).unwrap();
+    std::fs::write(&fixed_file, fixed).unwrap();
+
+    browser.go(&site.url("/dashboard/members/import"));
+    browser.wait_for_path("/dashboard/members/import");
+    browser.check_page(&site.named("import"));
+    browser.choose_file("input[name=file]", &bad_file);
+    browser.click("button[data-action=dry-run]");
+    browser.wait_for_text("Lỗi");
+    let rows = browser.execute(
+        "return Array.from(document.querySelectorAll('table tbody tr')).map(r => r.innerText);",
+        serde_json::json!([]),
+    );
+    let rows: Vec<String> = serde_json::from_value(rows).unwrap();
+    assert!(rows.iter().any(|r| r.starts_with('3') && r.contains("status")), "the bad row's line: {rows:?}");
+    browser.check_page(&site.named("import-rejected"));
+    let admin = site.token("admin", &site.admin_password);
+    let (status, _) = site.api("GET", "/api/v1/admin/members/990000001", &admin, &[], None);
+    assert_eq!(status, 404, "a refused file changes nothing");
+
+    browser.go(&site.url("/dashboard/members/import"));
+    browser.wait_for_path("/dashboard/members/import");
+    browser.choose_file("input[name=file]", &fixed_file);
+    browser.click("button[data-action=dry-run]");
+    browser.wait_for_text("Sẽ thêm mới");
+    browser.check_page(&site.named("import-dry-run"));
+    browser.click("button[data-action=import]");
+    browser.wait_for_text("Đã nhập xong");
+    let (status, member) = site.api("GET", "/api/v1/admin/members/990000002", &admin, &[], None);
+    assert_eq!((status, member["full_name"].as_str()), (200, Some("Vũ Thị Mới")));
+
+    browser.go(&site.url("/dashboard/committees/HK/slips"));
+    browser.wait_for_path("/dashboard/committees/HK/slips");
+    browser.check_page(&site.named("slips-form"));
+    browser.click("button[data-action=slips]");
+    wait_until("the slips", Duration::from_secs(60), || !browser.find_all("article.slip").is_empty());
+    let slips = browser.execute(
+        "return Array.from(document.querySelectorAll('article.slip')).map(s => \
+         [s.dataset.card, s.querySelector('.slip-code code').textContent.trim()]);",
+        serde_json::json!([]),
+    );
+    let slips: Vec<(String, String)> = serde_json::from_value(slips).unwrap();
+    assert!(slips.iter().any(|(card, _)| card == "990000001"), "the imported members get slips: {slips:?}");
+    browser.check_page(&site.named("slips"));
+
+    let pdf = browser.print_pdf();
+    let printed = site.dir.join("slips.pdf");
+    std::fs::write(&printed, &pdf).unwrap();
+    std::fs::copy(&printed, crate::harness::browser::screenshots().join(format!("{}.pdf", site.named("slips"))))
+        .unwrap();
+    let info = std::process::Command::new("pdfinfo").arg(&printed).output().expect("pdfinfo (poppler-utils)");
+    let info = String::from_utf8_lossy(&info.stdout).into_owned();
+    let pages: usize = info.lines().find_map(|l| l.strip_prefix("Pages:")).unwrap().trim().parse().unwrap();
+    assert_eq!(pages, slips.len().div_ceil(10), "ten whole slips a page: {info}");
+    let prefix = site.dir.join("page");
+    let rendered = std::process::Command::new("pdftoppm")
+        .args(["-r", "300", "-png"])
+        .arg(&printed)
+        .arg(&prefix)
+        .status()
+        .expect("pdftoppm (poppler-utils)");
+    assert!(rendered.success());
+    let mut decoded = std::collections::BTreeSet::new();
+    let mut images: Vec<_> = std::fs::read_dir(&site.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    images.sort();
+    // One image per call: zbarimg's answers for several files at once depend on which files are together.
+    for image in &images {
+        let out =
+            std::process::Command::new("zbarimg").args(["--quiet", "--raw"]).arg(image).output().expect("zbarimg");
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            decoded.insert(line.trim().to_owned());
+        }
+    }
+    let expected: std::collections::BTreeSet<String> =
+        slips.iter().map(|(card, code)| format!("HBACT1:{card}:{code}")).collect();
+    assert_eq!(decoded, expected, "every QR code decodes to its slip's card number and code");
+    browser.sign_out();
+}
+
+#[test]
+fn import_and_slips_on_sqlite() {
+    import_and_slips(Backend::Sqlite);
+}
+
+#[test]
+fn import_and_slips_on_postgres() {
+    import_and_slips(Backend::Postgres);
+}

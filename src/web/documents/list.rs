@@ -165,7 +165,7 @@ fn table(rows: &[DocumentRow]) -> Markup {
         @if rows.is_empty() {
             p.empty { "Không có tài liệu nào khớp." }
         } @else {
-            div.scroll {
+            div.scroll tabindex="0" role="region" aria-label="Bảng tài liệu" {
                 table.documents {
                     thead {
                         tr {

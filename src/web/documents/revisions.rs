@@ -95,7 +95,7 @@ fn revision_table(viewer: &Viewer, path: &str, list: &[RevisionSummary]) -> Mark
         @if list.is_empty() {
             p.empty { "Tài liệu chưa được đăng lần nào." }
         } @else {
-            div.scroll {
+            div.scroll tabindex="0" role="region" aria-label="Bảng phiên bản" {
                 table.revisions {
                     thead {
                         tr {
@@ -173,7 +173,7 @@ fn diff_markup(from: &RevisionText, to: &RevisionText) -> Markup {
                 "Dòng có dấu “−” (gạch ngang) chỉ có ở phiên bản " (from.revision)
                 "; dòng có dấu “+” (gạch chân) chỉ có ở phiên bản " (to.revision) ". Dòng đầu là tiêu đề."
             }
-            div.scroll {
+            div.scroll tabindex="0" role="region" aria-label="Bảng so sánh" {
                 table.diff {
                     caption { "Khác biệt giữa phiên bản " (from.revision) " và phiên bản " (to.revision) }
                     thead {

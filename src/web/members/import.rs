@@ -271,7 +271,7 @@ fn rejection_answer(viewer: &Viewer, rejection: &Rejection, dry_run: bool) -> Ht
             @if shown < rejection.total {
                 p.muted { "Hiển thị " (number(shown as i64)) " lỗi đầu tiên trên tổng số " (number(rejection.total as i64)) "." }
             }
-            div.scroll {
+            div.scroll tabindex="0" role="region" aria-label="Bảng các dòng lỗi" {
                 table.row-errors {
                     thead {
                         tr {
@@ -342,7 +342,7 @@ fn preview_markup(viewer: &Viewer, outcome: &ImportOutcome, file_name: &str, siz
         @if !samples.updated.is_empty() {
             section {
                 h2 { "Cập nhật" (first_of(samples.updated.len(), outcome.updated)) }
-                div.scroll {
+                div.scroll tabindex="0" role="region" aria-label="Bảng thay đổi" {
                     table.changes {
                         thead { tr { th scope="col" { "Số thẻ" } th scope="col" { "Họ và tên" } th scope="col" { "Thay đổi" } } }
                         tbody {
@@ -396,7 +396,7 @@ fn size_text(bytes: u64) -> String {
 
 fn rows_table(rows: &[MemberRow]) -> Markup {
     html! {
-        div.scroll {
+        div.scroll tabindex="0" role="region" aria-label="Bảng thay đổi" {
             table.rows {
                 thead {
                     tr {

@@ -207,7 +207,7 @@ fn list_markup(
                     @else { "Không có đảng viên nào khớp với bộ lọc." }
                 }
             } @else {
-                div.scroll {
+                div.scroll tabindex="0" role="region" aria-label="Bảng đảng viên" {
                     table.members {
                         caption.muted {
                             "Theo số thẻ; " (found.items.len()) " đảng viên trên trang này"

@@ -148,7 +148,7 @@ fn member_markup(
             @if devices.is_empty() {
                 p.empty { "Đảng viên chưa cài đặt ứng dụng trên thiết bị nào." }
             } @else {
-                div.scroll {
+                div.scroll tabindex="0" role="region" aria-label="Bảng thiết bị" {
                     table.devices {
                         thead {
                             tr {

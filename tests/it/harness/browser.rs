@@ -54,11 +54,23 @@ impl Drop for Running {
 /// One HTTP/1.1 exchange with 127.0.0.1. ChromeDriver keeps the connection open whatever we ask, so the answer
 /// is read by its Content-Length (or chunks).
 pub fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Option<(u16, String)> {
+    http_with(port, method, path, &[], body)
+}
+
+/// As [`http`], with extra request headers.
+pub fn http_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(120))).ok()?;
     let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let extra: String = headers.iter().map(|(name, value)| format!("{name}: {value}\r\n")).collect();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{extra}\
          Content-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
@@ -228,8 +240,67 @@ impl Site {
         format!("{backend}-{name}")
     }
 
+    /// An API call with a bearer token (and more headers): the status and the JSON answer (Null when none).
+    pub fn api(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let bearer = format!("Bearer {token}");
+        let mut all = vec![("Authorization", bearer.as_str())];
+        all.extend_from_slice(headers);
+        let (status, text) = http_with(self.port, method, path, &all, body).expect("the service answers");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A member of `committee` activated through the API, with a registered device: (access token, device id).
+    pub fn member_with_device(&self, admin: &str, committee: &str) -> (String, String) {
+        let (status, list) = self.api(
+            "GET",
+            &format!("/api/v1/admin/members?committee={committee}&status=eligible&activated=false&limit=1"),
+            admin,
+            &[],
+            None,
+        );
+        assert_eq!(status, 200, "{list}");
+        let card = list["items"][0]["card_number"].as_str().expect("a member not yet activated").to_owned();
+        let (status, code) =
+            self.api("POST", &format!("/api/v1/admin/members/{card}/activation-code"), admin, &[], Some(&json!({})));
+        assert_eq!(status, 201, "{code}");
+        let device = uuid::Uuid::new_v4().to_string();
+        let body = json!({"card_number": card, "activation_code": code["activation_code"], "new_password": "mật khẩu của đảng viên", "installation_id": device});
+        let (status, tokens) =
+            http(self.port, "POST", "/api/v1/auth/activate", Some(&body)).expect("the service answers");
+        assert_eq!(status, 200, "{tokens}");
+        let tokens: Value = serde_json::from_str(&tokens).unwrap();
+        let token = tokens["access_token"].as_str().unwrap().to_owned();
+        let install = json!({"installation_id": device, "platform": "android", "app_version": "2.0.0"});
+        let (status, answer) = self.api("POST", "/api/v1/installations", &token, &[], Some(&install));
+        assert_eq!(status, 201, "{answer}");
+        (token, device)
+    }
+
+    /// A whole sync from scratch of a member's device: every change, and the last cursor.
+    pub fn sync_all(&self, token: &str, device: &str) -> (Vec<Value>, String) {
+        let mut changes = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let path =
+                if cursor.is_empty() { "/api/v1/sync".to_owned() } else { format!("/api/v1/sync?cursor={cursor}") };
+            let (status, page) = self.api("GET", &path, token, &[("X-Installation-Id", device)], None);
+            assert_eq!(status, 200, "{page}");
+            changes.extend(page["changes"].as_array().unwrap().iter().cloned());
+            cursor = page["cursor"].as_str().unwrap().to_owned();
+            if !page["has_more"].as_bool().unwrap() {
+                return (changes, cursor);
+            }
+        }
+    }
+
     /// Signs in with the API; the access token.
-    #[allow(dead_code)] // the flows that check what the API sees
     pub fn token(&self, login: &str, password: &str) -> String {
         let body = json!({"login": login, "password": password});
         let (status, text) = http(self.port, "POST", "/api/v1/auth/login", Some(&body)).expect("the service answers");
@@ -360,14 +431,12 @@ impl Browser {
     }
 
     /// Chooses a file in an `<input type=file>`.
-    #[allow(dead_code)] // the console flows
     pub fn choose_file(&self, css: &str, file: &Path) {
         let element = self.find(css);
         self.call("POST", &format!("/element/{element}/value"), Some(json!({ "text": file.display().to_string() })));
     }
 
     /// Selects the `<option>` of a `<select>` with this value.
-    #[allow(dead_code)] // the console flows
     pub fn select(&self, css: &str, value: &str) {
         self.click(&format!("{css} option[value='{value}']"));
     }
@@ -394,7 +463,6 @@ impl Browser {
     }
 
     /// Waits until the page's text contains `text`.
-    #[allow(dead_code)] // the console flows
     pub fn wait_for_text(&self, text: &str) {
         let started = Instant::now();
         while !self.text().contains(text) {
@@ -423,7 +491,6 @@ impl Browser {
     }
 
     /// The page printed to PDF (A4, backgrounds), as Chromium's "Save as PDF" would.
-    #[allow(dead_code)] // the console flows
     pub fn print_pdf(&self) -> Vec<u8> {
         let pdf = self.call(
             "POST",
