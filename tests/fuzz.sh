@@ -40,12 +40,15 @@ installation=$(python3 -c 'import uuid; print(uuid.uuid4())')
 curl -s -o /dev/null -X POST "$base/api/v1/installations" -H "authorization: Bearer $member" -H 'content-type: application/json' \
   -d "{\"installation_id\":\"$installation\",\"platform\":\"android\",\"app_version\":\"1\"}"
 status=0
+# POST /api/v1/auth/logout-all ends every session of the fuzzing account, after which every other operation could only
+# answer 401: it is left out here and tested in tests/it (security_auth, console_staff, access).
 for who in admin officer member; do
   echo "== schemathesis as $who"
   extra=()
   [ "$who" = member ] && extra=(-H "X-Installation-Id: $installation")
   "$venv/bin/schemathesis" run "$base/api/v1/openapi.json" --max-examples "$examples" "${seed[@]}" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection,ignored_auth \
+    --exclude-path /api/v1/auth/logout-all \
     -H "Authorization: Bearer ${!who}" "${extra[@]}" || status=1
 done
 exit $status
