@@ -109,6 +109,7 @@ impl EditorForm {
             publish_at,
             expires_at,
             attachments: Vec::new(),
+            required: None,
         })
     }
 
@@ -125,6 +126,7 @@ impl EditorForm {
             publish_at: Some(publish_at),
             expires_at: Some(expires_at),
             attachments: None,
+            required: None,
         })
     }
 }
