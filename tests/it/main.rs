@@ -33,5 +33,6 @@ mod nul;
 mod openapi;
 mod org;
 mod push;
+mod reading;
 mod security_auth;
 mod sync;
