@@ -18,6 +18,7 @@ mod console_browser;
 mod console_demo;
 mod console_documents;
 mod console_members;
+mod console_reading;
 mod console_staff;
 mod content;
 mod coverage;
