@@ -214,7 +214,8 @@ pub fn full_count(conn: &mut DbConnection, document: Option<&str>) -> QueryResul
 pub fn expected_rows(cells: &[Recounted]) -> BTreeMap<(String, String, String, String), i64> {
     let mut rows = BTreeMap::new();
     for c in cells {
-        let seat = Seat { committee: c.committee_code.clone(), unit: c.unit.clone(), cell: c.cell.clone(), eligible: true };
+        let seat =
+            Seat { committee: c.committee_code.clone(), unit: c.unit.clone(), cell: c.cell.clone(), eligible: true };
         for (committee, unit, cell) in keys(&seat) {
             *rows.entry((c.document_id.clone(), committee, unit, cell)).or_insert(0) += c.read;
         }

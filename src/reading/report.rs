@@ -270,12 +270,8 @@ pub fn committee(
     if !doc.reaches(code) {
         return Err(AppError::NotFound);
     }
-    let name: String = committees::table
-        .find(code)
-        .select(committees::name)
-        .get_result(conn)
-        .optional()?
-        .ok_or(AppError::NotFound)?;
+    let name: String =
+        committees::table.find(code).select(committees::name).get_result(conn).optional()?.ok_or(AppError::NotFound)?;
     let eligible: Vec<(String, String, i64)> = cc::table
         .filter(cc::committee_code.eq(code))
         .select((cc::unit, cc::cell, cc::eligible))
@@ -347,7 +343,10 @@ pub fn not_read(
         .limit(limit)
         .offset(offset)
         .load(conn)?;
-    Ok(rows.into_iter().map(|(card_number, full_name, unit, cell)| NotRead { card_number, full_name, unit, cell }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(card_number, full_name, unit, cell)| NotRead { card_number, full_name, unit, cell })
+        .collect())
 }
 
 /// The rows of `/api/v1/reading/{id}/{code}/not-read?format=csv`.

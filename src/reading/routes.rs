@@ -49,7 +49,11 @@ async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse
 }
 
 /// Admin, officer (a document addressed to its committee; others: 404).
-pub async fn document_report(state: &AppState, user: AuthUser, id: String) -> Result<report::DocumentReading, AppError> {
+pub async fn document_report(
+    state: &AppState,
+    user: AuthUser,
+    id: String,
+) -> Result<report::DocumentReading, AppError> {
     user.require_staff()?;
     state.db.run(move |conn| report::document(conn, &user, &id)).await
 }

@@ -217,10 +217,7 @@ async fn not_read_csv(state: web::Data<AppState>, req: HttpRequest, path: web::P
     staff_page(state, &req, |viewer| async move {
         let user = viewer.user.clone();
         let file_name = format!("chua-doc-{code}.csv");
-        let rows = state
-            .db
-            .run(move |conn| report::not_read(conn, &user, &id, &code, i64::MAX / 2, 0))
-            .await?;
+        let rows = state.db.run(move |conn| report::not_read(conn, &user, &id, &code, i64::MAX / 2, 0)).await?;
         Ok::<_, AppError>(csv_response(&file_name, report::not_read_csv_bytes(&rows)?))
     })
     .await

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::harness::console::{assert_html_page, Console};
-use crate::harness::{SyncClient, STAFF_PASSWORD};
+use crate::harness::{SyncClient, TestApp, STAFF_PASSWORD};
 
 both_backends! {
     async fn the_reading_pages_show_the_counters_in_the_callers_scope(app: TestApp) {
@@ -46,5 +46,32 @@ both_backends! {
         }
         let menu = assert_html_page(&app.send(officer.get("/dashboard")).await, 200);
         assert!(menu.contains(r#"<a href="/dashboard/reading">Học tập nghị quyết</a>"#), "{menu}");
+    }
+}
+
+both_backends! {
+    async fn the_editor_makes_a_document_required_in_hanoi_time(app: TestApp) {
+        let org = app.organisation().await;
+        let admin = Console::sign_in(&app, "city.admin", STAFF_PASSWORD).await;
+        let fields = [("action", "save"), ("title", "Nghị quyết 07"), ("kind", "nghi_quyet"), ("body", "x"),
+            ("all", "true"), ("required_due_at", "2001-01-01T08:00")];
+        let html = assert_html_page(&app.send(admin.post_form("/dashboard/documents/new", &fields)).await, 422);
+        assert!(html.contains("Hạn đọc bắt buộc phải là một thời điểm sắp tới.") && html.contains(r#"value="2001-01-01T08:00""#), "{html}");
+        let mut fields = fields;
+        fields[5].1 = "2099-06-30T17:00";
+        let answer = app.send(admin.post_form("/dashboard/documents/new", &fields)).await;
+        assert_eq!(answer.status, 303, "{}", answer.text());
+        let location = answer.header("location").unwrap().to_owned();
+        let id = location.trim_start_matches("/dashboard/documents/").split('?').next().unwrap().to_owned();
+        let html = assert_html_page(&app.send(admin.get(&location)).await, 200);
+        assert!(html.contains(r#"name="required_due_at" value="2099-06-30T17:00""#), "{html}");
+        let mut publish = fields.to_vec();
+        publish[0].1 = "publish";
+        let answer = app.send(admin.post_form(&format!("/dashboard/documents/{id}"), &publish)).await;
+        assert_eq!(answer.status, 303, "{}", answer.text());
+        let shown = app.get_as(&org.member_hk, &format!("/api/v1/documents/{id}")).await;
+        assert_eq!(shown.json()["required_due_at"], "2099-06-30T10:00:00Z", "17:00 in Hanoi is 10:00 UTC");
+        let list = app.get_as(&org.admin, "/api/v1/reading").await.json();
+        assert_eq!(list["items"][0]["document_id"], id.as_str(), "{list}");
     }
 }

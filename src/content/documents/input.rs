@@ -52,7 +52,9 @@ pub struct RequiredInput {
 
 /// Checks a `required` sent by staff: its due date must be ahead.
 pub(super) fn check_required(required: Option<&RequiredInput>, now: NaiveDateTime) -> Option<FieldError> {
-    required.filter(|r| r.due_at.naive_utc() <= now).map(|_| FieldError::new("required", "due_at must be in the future"))
+    required
+        .filter(|r| r.due_at.naive_utc() <= now)
+        .map(|_| FieldError::new("required", "due_at must be in the future"))
 }
 
 /// Adds a field error to the errors of `validate`, or makes one.

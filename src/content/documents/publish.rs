@@ -11,8 +11,8 @@ use crate::audit;
 use crate::auth::AuthUser;
 use crate::content::states::LiveState;
 use crate::db::schema::{
-    document_attachments as da, document_audience as aud, document_requirements as req, document_reach as reach, document_revisions as rev,
-    documents as d,
+    document_attachments as da, document_audience as aud, document_reach as reach, document_requirements as req,
+    document_revisions as rev, documents as d,
 };
 use crate::db::DbConnection;
 use crate::error::AppError;
@@ -82,16 +82,23 @@ fn write_revision(
         .execute(conn)?;
     let state = LiveState::at(draft.publish_at, draft.expires_at, at);
     // Required reading: the revision that made the document required stays until staff ask for a re-read.
-    let (old_required, reread): (Option<i64>, bool) =
-        req::table.find(&row.id).select((req::revision, req::reread)).get_result(conn).optional()?.unwrap_or((None, false));
+    let (old_required, reread): (Option<i64>, bool) = req::table
+        .find(&row.id)
+        .select((req::revision, req::reread))
+        .get_result(conn)
+        .optional()?
+        .unwrap_or((None, false));
     let required_revision = match row.draft_required_due_at {
         None => None,
         Some(_) if old_required.is_none() || reread => Some(i64::from(revision)),
         Some(_) => old_required,
     };
     let old_audience_all: bool = d::table.find(&row.id).select(d::live_audience_all).get_result(conn)?;
-    let old_audience: Vec<String> =
-        aud::table.filter(aud::document_id.eq(&row.id)).select(aud::committee_code).order(aud::committee_code).load(conn)?;
+    let old_audience: Vec<String> = aud::table
+        .filter(aud::document_id.eq(&row.id))
+        .select(aud::committee_code)
+        .order(aud::committee_code)
+        .load(conn)?;
     let mut new_audience = draft.audience.clone();
     new_audience.sort();
     let recount = required_revision != old_required

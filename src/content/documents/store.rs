@@ -16,7 +16,10 @@ use crate::error::AppError;
 use crate::text;
 use crate::time::now;
 
-use super::input::{check_required, naive, validate, with_error, RequiredInput, AttachmentRef, AudienceInput, Draft, DraftFields, DraftInput, DraftPatch};
+use super::input::{
+    check_required, naive, validate, with_error, AttachmentRef, AudienceInput, Draft, DraftFields, DraftInput,
+    DraftPatch, RequiredInput,
+};
 use super::view::RevisionSummary;
 
 /// A document row as staff see it.
@@ -195,7 +198,13 @@ pub fn update(conn: &mut DbConnection, user: &AuthUser, id: &str, patch: DraftPa
         if let Some(attachments) = patch.attachments {
             fields.attachments = attachments;
         }
-        let required_error = check_required(patch.required.as_ref().and_then(Option::as_ref), now());
+        // A due date is checked when it changes: a draft saved again after its due date passed keeps it.
+        let changed = patch
+            .required
+            .as_ref()
+            .and_then(Option::as_ref)
+            .filter(|r| Some(r.due_at.naive_utc()) != row.draft_required_due_at);
+        let required_error = check_required(changed, now());
         let draft = with_error(validate(conn, user, fields), required_error)?;
         write_draft(conn, id, row.owner_committee.as_deref(), &draft)?;
         if let Some(required) = &patch.required {
