@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::harness::console::{assert_html_page, Console};
-use crate::harness::{SyncClient, TestApp, STAFF_PASSWORD};
+use crate::harness::{SyncClient, STAFF_PASSWORD};
 
 both_backends! {
     async fn the_reading_pages_show_the_counters_in_the_callers_scope(app: TestApp) {

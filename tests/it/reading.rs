@@ -155,7 +155,7 @@ both_backends! {
         assert!(answer.text().contains("required"), "{}", answer.text());
         let body = json!({"title": "T", "kind": "thong_bao", "body": "x", "audience": {"all": true},
             "required": {"due_at": "not a time"}});
-        assert_eq!(app.post_as(&org.admin, "/api/v1/admin/documents", &body).await.status.is_client_error(), true);
+        assert!(app.post_as(&org.admin, "/api/v1/admin/documents", &body).await.status.is_client_error());
 
         let city = create_required(&app, &org.admin, "Toàn thành phố", json!({"all": true}), json!({"due_at": DUE})).await;
         let hk_only = create_required(&app, &org.admin, "Riêng HK", json!({"committees": ["HK"]}), json!({"due_at": DUE})).await;
