@@ -152,18 +152,27 @@ fn keys(seat: &Seat) -> [CounterKey; 3] {
 fn add(conn: &mut DbConnection, document_id: &str, seat: &Seat, sign: i64) -> QueryResult<()> {
     for (committee, unit, cell) in keys(seat) {
         let row = rc::table.find((document_id, &committee, &unit, &cell));
-        let changed = diesel::update(row).set(rc::read.eq(rc::read + sign)).execute(conn)?;
-        if changed == 0 {
-            diesel::insert_into(rc::table)
-                .values((
-                    rc::document_id.eq(document_id),
-                    rc::committee_code.eq(&committee),
-                    rc::unit.eq(&unit),
-                    rc::cell.eq(&cell),
-                    rc::read.eq(sign),
-                ))
-                .execute(conn)?;
+        if diesel::update(row).set(rc::read.eq(rc::read + sign)).execute(conn)? == 1 {
+            continue;
         }
+        // A first row for this cell: two pushes of members of the same new cell may get here at once, so the row is
+        // made with ON CONFLICT DO NOTHING (the second waits for the first and makes nothing), then moved.
+        let new = (
+            rc::document_id.eq(document_id),
+            rc::committee_code.eq(&committee),
+            rc::unit.eq(&unit),
+            rc::cell.eq(&cell),
+            rc::read.eq(0),
+        );
+        match conn {
+            DbConnection::Postgresql(pg) => {
+                diesel::insert_into(rc::table).values(new).on_conflict_do_nothing().execute(pg)?
+            }
+            DbConnection::Sqlite(sqlite) => {
+                diesel::insert_into(rc::table).values(new).on_conflict_do_nothing().execute(sqlite)?
+            }
+        };
+        diesel::update(row).set(rc::read.eq(rc::read + sign)).execute(conn)?;
     }
     Ok(())
 }
