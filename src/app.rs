@@ -12,7 +12,7 @@ use crate::openapi::{self, routes::Routes};
 use crate::ops;
 use crate::org;
 use crate::state::AppState;
-use crate::{audit, content, coverage, sync};
+use crate::{audit, content, coverage, reading, sync};
 
 /// Largest JSON request body.
 pub const JSON_LIMIT: usize = 1024 * 1024;
@@ -56,6 +56,7 @@ pub fn routes() -> Routes {
     content::attachments::routes(&mut routes);
     sync::routes::routes(&mut routes);
     coverage::routes::routes(&mut routes);
+    reading::routes::routes(&mut routes);
     openapi::routes(&mut routes);
     routes
 }

@@ -387,6 +387,7 @@ pub fn load(
                     publish_at: plan.publish_at.map(|t| t.and_utc()),
                     expires_at: plan.expires_at.map(|t| t.and_utc()),
                     attachments: plan.attachments.clone(),
+                    required: None,
                 };
                 let created = documents::create(conn, user, input)?;
                 diesel::update(d::table.find(&created.id))

@@ -40,6 +40,11 @@ pub struct LiveDocument {
     #[serde(serialize_with = "attachments_from_text")]
     #[schema(value_type = Vec<super::attachments::AttachmentMeta>)]
     pub attachments: String,
+    /// Required reading: the member should read it by this time; null: not required.
+    #[diesel(select_expression = d::required_due_at)]
+    #[serde(serialize_with = "crate::time::serialize_option")]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
+    pub required_due_at: Option<NaiveDateTime>,
 }
 
 fn attachments_from_text<S: serde::Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {

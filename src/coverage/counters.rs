@@ -148,7 +148,7 @@ pub struct Recounted {
 }
 
 /// The placeholder syntax of the connection's backend, for the one hand-written query below.
-fn placeholder(conn: &DbConnection) -> &'static str {
+pub(crate) fn placeholder(conn: &DbConnection) -> &'static str {
     match conn {
         DbConnection::Postgresql(_) => "$1",
         DbConnection::Sqlite(_) => "?",

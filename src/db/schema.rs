@@ -156,6 +156,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         search_title -> Text,
+        draft_required_due_at -> Nullable<Timestamp>,
+        required_due_at -> Nullable<Timestamp>,
     }
 }
 
@@ -285,6 +287,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    document_requirements (document_id) {
+        document_id -> Text,
+        revision -> Nullable<BigInt>,
+        reread -> Bool,
+    }
+}
+
+diesel::table! {
+    reading_counts (document_id, committee_code, unit, cell) {
+        document_id -> Text,
+        committee_code -> Text,
+        unit -> Text,
+        cell -> Text,
+        read -> BigInt,
+    }
+}
+
+diesel::table! {
     member_reads (member_id, document_id) {
         member_id -> BigInt,
         document_id -> Text,
@@ -334,4 +354,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     member_progress,
     member_reads,
     member_state_log,
+    reading_counts,
+    document_requirements,
 );

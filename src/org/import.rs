@@ -5,6 +5,7 @@
 //! them read top to bottom as one pipeline, which the API, the console and the CLI share whole. What is wrong
 //! with a row is a [`Problem`], which the API writes in English (`FieldError`) and the console in Vietnamese.
 
+use crate::reading::counters::Seat;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -580,6 +581,13 @@ pub fn apply(
         tracing::debug!(rows = new_rows.len(), ms = started.elapsed().as_millis() as u64, "import: inserted");
         let mut touched: HashSet<&str> = new_rows.iter().map(|r| r.committee_code.as_str()).collect();
         for (id, old, row) in &changed {
+            // Its reads of required documents count where it is now, and only while it is eligible.
+            crate::reading::counters::member_moved(
+                conn,
+                *id,
+                &Seat::new(&old.committee_code, &old.unit, &old.cell, old.status),
+                &Seat::new(&row.committee_code, &row.unit, &row.cell, row.status),
+            )?;
             diesel::update(members::table.find(*id))
                 .set((
                     members::full_name.eq(&row.full_name),

@@ -1,4 +1,6 @@
-//! Reading: what members confirm they have read (`read.mark` mutations), and the counters of required reading that
-//! move with it.
+//! Reading: what members confirm they have read (`read.mark` mutations), required reading, and its read coverage
+//! per committee, unit and cell, from counters that move with every read.
 
 pub mod counters;
+pub mod report;
+pub mod routes;

@@ -10,7 +10,7 @@
 //! The parts: `session` (cookies, CSRF check, answering with the session), `sign_in` (the form, sign-out),
 //! `home` and `committee` (the pages), `documents` (list, editor, revisions), `chart` (the trend chart), `csv`
 //! (downloads), `layout` (the page frame and number formats), `assets` (the stylesheet and scripts); `staff`,
-//! `audit` and `account` (those pages), with `fields` (forms, and their errors in Vietnamese).
+//! `audit`, `account` and `reading` (those pages), with `fields` (forms, and their errors in Vietnamese).
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
@@ -27,6 +27,7 @@ mod fields;
 mod home;
 mod layout;
 mod members;
+mod reading;
 mod session;
 mod sign_in;
 mod slips;
@@ -54,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/dashboard/committees/{code}/not-installed.csv").get(csv::not_installed_csv));
     documents::configure(cfg);
     members::configure(cfg);
+    reading::configure(cfg);
     slips::configure(cfg);
     assets::configure(cfg);
     staff::configure(cfg);

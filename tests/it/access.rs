@@ -234,6 +234,16 @@ fn matrix() -> Vec<Row> {
         ("/api/v1/coverage/history", Method::GET, "/api/v1/coverage/history", "", STAFF_200),
         ("/api/v1/coverage/{code}", Method::GET, "/api/v1/coverage/HK", "", STAFF_OF_A),
         ("/api/v1/coverage/{code}/not-installed", Method::GET, "/api/v1/coverage/HK/not-installed", "", STAFF_OF_A),
+        ("/api/v1/reading", Method::GET, "/api/v1/reading", "", STAFF_200),
+        ("/api/v1/reading/{document_id}", Method::GET, "/api/v1/reading/{doc}", "", STAFF_OF_A),
+        ("/api/v1/reading/{document_id}/{code}", Method::GET, "/api/v1/reading/{doc}/HK", "", STAFF_OF_A),
+        (
+            "/api/v1/reading/{document_id}/{code}/not-read",
+            Method::GET,
+            "/api/v1/reading/{doc}/HK/not-read",
+            "",
+            STAFF_OF_A,
+        ),
         // Anyone may call these; bad credentials are 401 for all alike.
         ("/api/v1/auth/login", Method::POST, "/api/v1/auth/login", "LOGIN", [401; 9]),
         ("/api/v1/auth/activate", Method::POST, "/api/v1/auth/activate", "ACTIVATE", [401; 9]),
@@ -279,6 +289,16 @@ fn console_matrix() -> Vec<ConsoleRow> {
             "/dashboard/committees/{code}/not-installed.csv",
             Method::GET,
             "/dashboard/committees/HK/not-installed.csv",
+            &[],
+            OF_A,
+        ),
+        ("/dashboard/reading", Method::GET, "/dashboard/reading", &[], STAFF_PAGE),
+        ("/dashboard/reading/{id}", Method::GET, "/dashboard/reading/{doc}", &[], OF_A),
+        ("/dashboard/reading/{id}/{code}", Method::GET, "/dashboard/reading/{doc}/HK", &[], OF_A),
+        (
+            "/dashboard/reading/{id}/{code}/not-read.csv",
+            Method::GET,
+            "/dashboard/reading/{doc}/HK/not-read.csv",
             &[],
             OF_A,
         ),
@@ -537,7 +557,8 @@ async fn fixture(app: &TestApp) -> Fixture {
     assert_eq!(uploaded.status, 201, "{}", uploaded.text());
     let sha256 = uploaded.json()["sha256"].as_str().unwrap().to_owned();
     let draft = json!({"title": "Kế hoạch", "kind": "thong_bao", "section": "", "body": "x",
-        "audience": {"committees": ["HK"]}, "attachments": [{"sha256": sha256, "name": "k.pdf"}]});
+        "audience": {"committees": ["HK"]}, "attachments": [{"sha256": sha256, "name": "k.pdf"}],
+        "required": {"due_at": "2099-01-01T00:00:00Z"}});
     let created = app.post_as(&officer_a, "/api/v1/admin/documents", &draft).await;
     assert_eq!(created.status, 201, "{}", created.text());
     let document = created.json()["id"].as_str().unwrap().to_owned();

@@ -38,6 +38,37 @@ pub struct AttachmentRef {
     pub name: Option<String>,
 }
 
+/// Required reading: members of the audience must read the document by `due_at`.
+/// `reread: true` makes the next publish's revision the one to read again (reads of earlier revisions stop
+/// counting); otherwise a republish of a required document keeps the revision that first made it required.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequiredInput {
+    /// RFC 3339; must be in the future when sent.
+    pub due_at: DateTime<Utc>,
+    #[serde(default)]
+    pub reread: bool,
+}
+
+/// Checks a `required` sent by staff: its due date must be ahead.
+pub(super) fn check_required(required: Option<&RequiredInput>, now: NaiveDateTime) -> Option<FieldError> {
+    required
+        .filter(|r| r.due_at.naive_utc() <= now)
+        .map(|_| FieldError::new("required", "due_at must be in the future"))
+}
+
+/// Adds a field error to the errors of `validate`, or makes one.
+pub(super) fn with_error<T>(result: Result<T, AppError>, extra: Option<FieldError>) -> Result<T, AppError> {
+    match (result, extra) {
+        (Err(AppError::Validation(mut errors)), Some(extra)) => {
+            errors.push(extra);
+            Err(AppError::Validation(errors))
+        }
+        (Ok(_), Some(extra)) => Err(AppError::Validation(vec![extra])),
+        (result, _) => result,
+    }
+}
+
 /// A new draft.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +89,9 @@ pub struct DraftInput {
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub attachments: Vec<AttachmentRef>,
+    /// Required reading, applied at publish; null or absent: not required.
+    #[serde(default)]
+    pub required: Option<RequiredInput>,
 }
 
 /// A partial update: absent fields stay; `publish_at`/`expires_at` set to null are cleared.
@@ -75,6 +109,9 @@ pub struct DraftPatch {
     #[serde(default, deserialize_with = "present")]
     pub expires_at: Option<Option<DateTime<Utc>>>,
     pub attachments: Option<Vec<AttachmentRef>>,
+    /// Required reading, applied at publish; null removes it.
+    #[serde(default, deserialize_with = "present")]
+    pub required: Option<Option<RequiredInput>>,
 }
 
 /// Tells a field sent as `null` (Some(None)) from an absent one (None).

@@ -10,11 +10,12 @@ mod store;
 mod view;
 
 pub use input::{
-    AttachmentRef, AudienceInput, Draft, DraftInput, DraftPatch, MAX_ATTACHMENTS, MAX_BODY_BYTES, MAX_TITLE_CHARS,
+    AttachmentRef, AudienceInput, Draft, DraftInput, DraftPatch, RequiredInput, MAX_ATTACHMENTS, MAX_BODY_BYTES,
+    MAX_TITLE_CHARS,
 };
 pub use publish::{publish, restore, unpublish};
 pub use store::{
     create, find_managed, list_managed, revision_text, revisions, sections, stored_attachments, update, DocumentRow,
     RevisionText, StaffFilter,
 };
-pub use view::{Audience, DocumentView, Published, RevisionSummary, Unpublished};
+pub use view::{Audience, DocumentView, Published, RequiredView, RevisionSummary, Unpublished};

@@ -11,8 +11,8 @@ use crate::audit;
 use crate::auth::AuthUser;
 use crate::content::states::LiveState;
 use crate::db::schema::{
-    document_attachments as da, document_audience as aud, document_reach as reach, document_revisions as rev,
-    documents as d,
+    document_attachments as da, document_audience as aud, document_reach as reach, document_requirements as req,
+    document_revisions as rev, documents as d,
 };
 use crate::db::DbConnection;
 use crate::error::AppError;
@@ -81,6 +81,29 @@ fn write_revision(
         ))
         .execute(conn)?;
     let state = LiveState::at(draft.publish_at, draft.expires_at, at);
+    // Required reading: the revision that made the document required stays until staff ask for a re-read.
+    let (old_required, reread): (Option<i64>, bool) = req::table
+        .find(&row.id)
+        .select((req::revision, req::reread))
+        .get_result(conn)
+        .optional()?
+        .unwrap_or((None, false));
+    let required_revision = match row.draft_required_due_at {
+        None => None,
+        Some(_) if old_required.is_none() || reread => Some(i64::from(revision)),
+        Some(_) => old_required,
+    };
+    let old_audience_all: bool = d::table.find(&row.id).select(d::live_audience_all).get_result(conn)?;
+    let old_audience: Vec<String> = aud::table
+        .filter(aud::document_id.eq(&row.id))
+        .select(aud::committee_code)
+        .order(aud::committee_code)
+        .load(conn)?;
+    let mut new_audience = draft.audience.clone();
+    new_audience.sort();
+    let recount = required_revision != old_required
+        || (required_revision.is_some()
+            && (old_audience_all != draft.audience_all || (!draft.audience_all && old_audience != new_audience)));
     diesel::update(d::table.find(&row.id))
         .set((
             d::live_revision.eq(revision),
@@ -99,8 +122,19 @@ fn write_revision(
             d::feed_seq.eq(position),
             d::draft_changed.eq(false),
             d::updated_at.eq(at),
+            d::required_due_at.eq(required_revision.and(row.draft_required_due_at)),
         ))
         .execute(conn)?;
+    if required_revision.is_some() || old_required.is_some() {
+        let changed = diesel::update(req::table.find(&row.id))
+            .set((req::revision.eq(required_revision), req::reread.eq(false)))
+            .execute(conn)?;
+        if changed == 0 {
+            diesel::insert_into(req::table)
+                .values((req::document_id.eq(&row.id), req::revision.eq(required_revision)))
+                .execute(conn)?;
+        }
+    }
     diesel::delete(aud::table.filter(aud::document_id.eq(&row.id))).execute(conn)?;
     diesel::delete(da::table.filter(da::document_id.eq(&row.id))).execute(conn)?;
     let reached: Vec<String> = if draft.audience_all { vec!["*".to_owned()] } else { draft.audience.clone() };
@@ -121,6 +155,10 @@ fn write_revision(
     let shas: BTreeSet<&str> = draft.attachments.iter().map(|a| a.sha256.as_str()).collect();
     for sha in shas {
         diesel::insert_into(da::table).values((da::document_id.eq(&row.id), da::sha256.eq(sha))).execute(conn)?;
+    }
+    if recount {
+        // Who counts changed: one grouped query over this document's reads, in this transaction.
+        crate::reading::counters::recount_document(conn, &row.id)?;
     }
     Ok(Published { id: row.id.clone(), revision, status: state.status() })
 }

@@ -16,7 +16,10 @@ use crate::error::AppError;
 use crate::text;
 use crate::time::now;
 
-use super::input::{naive, validate, AttachmentRef, AudienceInput, Draft, DraftFields, DraftInput, DraftPatch};
+use super::input::{
+    check_required, naive, validate, with_error, AttachmentRef, AudienceInput, Draft, DraftFields, DraftInput,
+    DraftPatch, RequiredInput,
+};
 use super::view::RevisionSummary;
 
 /// A document row as staff see it.
@@ -38,6 +41,10 @@ pub struct DocumentRow {
     pub live_revision: Option<i32>,
     pub live_state: LiveState,
     pub updated_at: NaiveDateTime,
+    /// What the draft asks: required reading by this time (applied at publish).
+    pub draft_required_due_at: Option<NaiveDateTime>,
+    /// Live: required reading by this time.
+    pub required_due_at: Option<NaiveDateTime>,
 }
 
 impl DocumentRow {
@@ -126,7 +133,8 @@ pub fn create(conn: &mut DbConnection, user: &AuthUser, input: DraftInput) -> Re
             expires_at: naive(input.expires_at),
             attachments: input.attachments,
         };
-        let draft = validate(conn, user, fields)?;
+        let required = input.required;
+        let draft = with_error(validate(conn, user, fields), check_required(required.as_ref(), now()))?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let at = now();
         let owner = user.scope().into_committee();
@@ -153,6 +161,9 @@ pub fn create(conn: &mut DbConnection, user: &AuthUser, input: DraftInput) -> Re
                 d::updated_at.eq(at),
             ))
             .execute(conn)?;
+        if required.is_some() {
+            write_required(conn, &id, required.as_ref())?;
+        }
         grant_attachments(conn, owner.as_deref(), &draft)?;
         audit::record(conn, user, "document.create", &id, owner.as_deref(), json!({ "title": draft.title }))?;
         find_managed(conn, user, &id)
@@ -187,8 +198,18 @@ pub fn update(conn: &mut DbConnection, user: &AuthUser, id: &str, patch: DraftPa
         if let Some(attachments) = patch.attachments {
             fields.attachments = attachments;
         }
-        let draft = validate(conn, user, fields)?;
+        // A due date is checked when it changes: a draft saved again after its due date passed keeps it.
+        let changed = patch
+            .required
+            .as_ref()
+            .and_then(Option::as_ref)
+            .filter(|r| Some(r.due_at.naive_utc()) != row.draft_required_due_at);
+        let required_error = check_required(changed, now());
+        let draft = with_error(validate(conn, user, fields), required_error)?;
         write_draft(conn, id, row.owner_committee.as_deref(), &draft)?;
+        if let Some(required) = &patch.required {
+            write_required(conn, id, required.as_ref())?;
+        }
         audit::record(
             conn,
             user,
@@ -226,6 +247,20 @@ pub(super) fn write_draft(conn: &mut DbConnection, id: &str, owner: Option<&str>
             d::updated_at.eq(now()),
         ))
         .execute(conn)?;
+    Ok(())
+}
+
+/// Stores what the draft asks for required reading (applied at the next publish).
+fn write_required(conn: &mut DbConnection, id: &str, required: Option<&RequiredInput>) -> QueryResult<()> {
+    use crate::db::schema::document_requirements as req;
+    diesel::update(d::table.find(id))
+        .set((d::draft_required_due_at.eq(required.map(|r| r.due_at.naive_utc())), d::draft_changed.eq(true)))
+        .execute(conn)?;
+    let reread = required.is_some_and(|r| r.reread);
+    let changed = diesel::update(req::table.find(id)).set(req::reread.eq(reread)).execute(conn)?;
+    if changed == 0 {
+        diesel::insert_into(req::table).values((req::document_id.eq(id), req::reread.eq(reread))).execute(conn)?;
+    }
     Ok(())
 }
 

@@ -27,6 +27,8 @@ impl DocumentRow {
             expires_at: self.expires_at.map(crate::time::rfc3339),
             attachments: stored_attachments(&self.attachments),
             updated_at: crate::time::rfc3339(self.updated_at),
+            required: self.draft_required_due_at.map(|due_at| RequiredView { due_at: crate::time::rfc3339(due_at) }),
+            required_due_at: self.required_due_at.map(crate::time::rfc3339),
         }
     }
 }
@@ -57,6 +59,19 @@ pub struct DocumentView {
     pub attachments: Vec<AttachmentMeta>,
     #[schema(format = DateTime)]
     pub updated_at: String,
+    /// What the draft asks for required reading (applied at the next publish); null: not required.
+    #[schema(required = true)]
+    pub required: Option<RequiredView>,
+    /// Live: required reading by this time; null: not required.
+    #[schema(required = true, format = DateTime)]
+    pub required_due_at: Option<String>,
+}
+
+/// Required reading as a draft asks for it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RequiredView {
+    #[schema(format = DateTime)]
+    pub due_at: String,
 }
 
 /// Who may read a document: everyone, or the members of the listed committees.

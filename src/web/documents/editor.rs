@@ -219,6 +219,8 @@ fn same_draft(typed: &EditorForm, stored: &EditorForm) -> bool {
             &stored.expires_at,
         )
         && typed_codes == stored_codes
+        && typed.required_due_at == stored.required_due_at
+        && !typed.reread
 }
 
 /// The form again, as typed, with what is wrong (`errors` in Vietnamese): 422.
@@ -393,6 +395,7 @@ fn field_anchor(field: &str) -> &'static str {
         "audience" => "audience",
         "publish_at" => "publish_at",
         "expires_at" => "expires_at",
+        "required" => "required_due_at",
         "attachments" => "attachments",
         _ => "editor-heading",
     }
@@ -501,6 +504,23 @@ fn fields(viewer: &Viewer, view: &EditorView, extras: &Extras) -> Markup {
                 input #expires_at type="datetime-local" name="expires_at" value=(form.expires_at)
                     aria-describedby=[described("expires_at").or(Some("times-hint".to_owned()))] aria-invalid=[invalid("expires_at")];
                 (field_errors(errors, "expires_at"))
+            }
+        }
+        fieldset {
+            legend { "Học tập nghị quyết (đọc bắt buộc)" }
+            p.hint #required-hint {
+                "Chọn hạn đọc để đảng viên trong đối tượng nhận phải đọc tài liệu (giờ Hà Nội); để trống nếu không bắt buộc. "
+                "Áp dụng khi đăng. Đăng lại bản sửa không tính lại lượt đọc, trừ khi đánh dấu “Yêu cầu đọc lại”."
+            }
+            div {
+                label for="required_due_at" { "Hạn đọc bắt buộc" }
+                input #required_due_at type="datetime-local" name="required_due_at" value=(form.required_due_at)
+                    aria-describedby=[described("required").or(Some("required-hint".to_owned()))] aria-invalid=[invalid("required")];
+                (field_errors(errors, "required"))
+            }
+            div {
+                input #reread type="checkbox" name="reread" value="true" checked[form.reread];
+                label for="reread" { "Yêu cầu đọc lại bản được đăng lần tới" }
             }
         }
         (field_errors(errors, "attachments"))

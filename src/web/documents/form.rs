@@ -2,7 +2,7 @@
 //! draft, turned into the API's input, and the API's field errors in Vietnamese.
 
 use crate::auth::AuthUser;
-use crate::content::documents::{AudienceInput, DocumentRow, DraftInput, DraftPatch, MAX_TITLE_CHARS};
+use crate::content::documents::{AudienceInput, DocumentRow, DraftInput, DraftPatch, RequiredInput, MAX_TITLE_CHARS};
 use crate::error::FieldError;
 
 use super::{from_hanoi_input, hanoi_input};
@@ -26,6 +26,10 @@ pub(super) struct EditorForm {
     /// `datetime-local` values, Hanoi time.
     pub(super) publish_at: String,
     pub(super) expires_at: String,
+    /// Required reading by this time (`datetime-local`, Hanoi time); empty: not required.
+    pub(super) required_due_at: String,
+    /// Ask members to read the next published revision again.
+    pub(super) reread: bool,
 }
 
 impl EditorForm {
@@ -45,6 +49,8 @@ impl EditorForm {
                 "committees" if !value.trim().is_empty() => form.committees.push(value.into_owned()),
                 "publish_at" => form.publish_at = value.into_owned(),
                 "expires_at" => form.expires_at = value.into_owned(),
+                "required_due_at" => form.required_due_at = value.into_owned(),
+                "reread" => form.reread = matches!(value.as_ref(), "true" | "on" | "1"),
                 _ => {}
             }
         }
@@ -67,6 +73,7 @@ impl EditorForm {
             committees: row.audience.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect(),
             publish_at: row.publish_at.map(hanoi_input).unwrap_or_default(),
             expires_at: row.expires_at.map(hanoi_input).unwrap_or_default(),
+            required_due_at: row.draft_required_due_at.map(hanoi_input).unwrap_or_default(),
             ..EditorForm::default()
         }
     }
@@ -97,9 +104,21 @@ impl EditorForm {
         }
     }
 
+    /// Required reading as the API takes it, or the error of a due date that cannot be read.
+    fn required(&self) -> Result<Option<RequiredInput>, Vec<FieldError>> {
+        match from_hanoi_input(&self.required_due_at) {
+            Ok(due_at) => Ok(due_at.map(|due_at| RequiredInput { due_at, reread: self.reread })),
+            Err(_) => {
+                Err(vec![FieldError::new("required", "Hạn đọc không đọc được: hãy chọn ngày và giờ (giờ Hà Nội).")])
+            }
+        }
+    }
+
     /// The body of `POST /api/v1/admin/documents` (errors already in Vietnamese).
     pub(super) fn draft_input(&self) -> Result<DraftInput, Vec<FieldError>> {
+        let required = self.required();
         let (publish_at, expires_at) = self.times()?;
+        let required = required?;
         Ok(DraftInput {
             title: self.title.clone(),
             kind: self.kind.clone(),
@@ -109,13 +128,16 @@ impl EditorForm {
             publish_at,
             expires_at,
             attachments: Vec::new(),
+            required,
         })
     }
 
     /// The body of `PATCH /api/v1/admin/documents/{id}`: every field of the form (an emptied time is cleared), the
     /// attachments left as they are.
     pub(super) fn draft_patch(&self) -> Result<DraftPatch, Vec<FieldError>> {
+        let required = self.required();
         let (publish_at, expires_at) = self.times()?;
+        let required = required?;
         Ok(DraftPatch {
             title: Some(self.title.clone()),
             kind: Some(self.kind.clone()),
@@ -125,6 +147,7 @@ impl EditorForm {
             publish_at: Some(publish_at),
             expires_at: Some(expires_at),
             attachments: None,
+            required: Some(required),
         })
     }
 }
@@ -139,6 +162,7 @@ pub(super) fn field_label(field: &str) -> &'static str {
         "audience" => "Đối tượng nhận",
         "publish_at" => "Đăng lúc",
         "expires_at" => "Hết hiệu lực lúc",
+        "required" => "Hạn đọc bắt buộc",
         "attachments" | "file" | "name" => "Tệp đính kèm",
         _ => "Biểu mẫu",
     }
@@ -176,6 +200,8 @@ fn vietnamese_message(field: &str, message: &str) -> String {
             None => "Hãy chọn toàn thành phố, hoặc một số đảng bộ (không chọn cả hai).".to_owned(),
         },
         "expires_at" => "Thời điểm hết hiệu lực phải sau thời điểm đăng.".to_owned(),
+        "required" if message.starts_with("Hạn") => message.to_owned(),
+        "required" => "Hạn đọc bắt buộc phải là một thời điểm sắp tới.".to_owned(),
         "attachments" => "Có tệp đính kèm không dùng được nữa: hãy gỡ tệp đó ra rồi tải lên lại.".to_owned(),
         "name" => "Tên tệp không hợp lệ: tối đa 255 ký tự, không chứa “/” hay “\\”.".to_owned(),
         "file" => "Tệp rỗng: hãy chọn một tệp PDF.".to_owned(),

@@ -53,6 +53,10 @@ pub const DASHBOARD: &[(Method, &str)] = &[
     (Method::GET, "/dashboard/slips"),
     (Method::GET, "/dashboard/committees/{code}/slips"),
     (Method::POST, "/dashboard/committees/{code}/slips"),
+    (Method::GET, "/dashboard/reading"),
+    (Method::GET, "/dashboard/reading/{id}"),
+    (Method::GET, "/dashboard/reading/{id}/{code}"),
+    (Method::GET, "/dashboard/reading/{id}/{code}/not-read.csv"),
 ];
 
 /// The methods an OpenAPI path item may describe, in the order of its keys.
