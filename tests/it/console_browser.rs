@@ -77,6 +77,27 @@ fn staff_and_audit(backend: Backend) {
     browser.go(&site.url("/dashboard/account"));
     browser.wait_for_path("/dashboard/account");
     browser.check_page(&site.named("account"));
+
+    // Required reading: a resolution for the whole city, to be studied within a week.
+    let admin = site.token("admin", &site.admin_password);
+    let due = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let draft = serde_json::json!({"title": "Nghị quyết cần học tập", "kind": "nghi_quyet", "section": "Nghị quyết",
+        "body": "Nội dung", "audience": {"all": true}, "required": {"due_at": due}});
+    let (status, created) = site.api("POST", "/api/v1/admin/documents", &admin, &[], Some(&draft));
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, _) =
+        site.api("POST", &format!("/api/v1/admin/documents/{id}/publish"), &admin, &[], Some(&serde_json::json!({})));
+    assert_eq!(status, 200);
+    browser.go(&site.url("/dashboard/reading"));
+    browser.wait_for_text("Nghị quyết cần học tập");
+    browser.check_page(&site.named("reading"));
+    browser.go(&site.url(&format!("/dashboard/reading/{id}")));
+    browser.wait_for_path(&format!("/dashboard/reading/{id}"));
+    browser.check_page(&site.named("reading-document"));
+    browser.go(&site.url(&format!("/dashboard/reading/{id}/HK")));
+    browser.wait_for_path(&format!("/dashboard/reading/{id}/HK"));
+    browser.check_page(&site.named("reading-HK"));
     browser.sign_out();
 
     browser.sign_in(&site, "officer.bd2", "Sen hồng nở trên hồ Tây 2026");
