@@ -7,8 +7,13 @@ cd "$(dirname "$0")/.."
 members=${1:-418000}
 documents=${2:-2000}
 duration=${3:-10}
-cargo build --release --quiet
-bin=$PWD/target/release/handbook
+# HANDBOOK_BIN=path/to/handbook: that binary (to compare two builds in one session); else the release build.
+if [ -n "${HANDBOOK_BIN:-}" ]; then
+  bin=$HANDBOOK_BIN
+else
+  cargo build --release --quiet
+  bin=$PWD/target/release/handbook
+fi
 work=$(mktemp -d)
 port=18383
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
