@@ -1,1 +1,2 @@
+DROP INDEX reading_counts_totals;
 DROP INDEX documents_required;
