@@ -27,6 +27,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         state_seq -> BigInt,
+        position -> Nullable<Text>,
     }
 }
 
@@ -322,11 +323,66 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    meetings (id) {
+        id -> Text,
+        committee_code -> Text,
+        unit -> Text,
+        cell -> Text,
+        title -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Nullable<Timestamp>,
+        location -> Text,
+        agenda -> Text,
+        status -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        invited -> BigInt,
+        answered -> BigInt,
+        present -> BigInt,
+    }
+}
+
+diesel::table! {
+    meeting_documents (meeting_id, document_id) {
+        meeting_id -> Text,
+        document_id -> Text,
+        ord -> Integer,
+    }
+}
+
+diesel::table! {
+    meeting_materials (meeting_id, sha256) {
+        meeting_id -> Text,
+        sha256 -> Text,
+        name -> Text,
+        ord -> Integer,
+    }
+}
+
+diesel::table! {
+    meeting_invitees (meeting_id, member_id) {
+        meeting_id -> Text,
+        member_id -> BigInt,
+        invited_at -> Timestamp,
+        rsvp -> Nullable<Text>,
+        rsvp_reason -> Nullable<Text>,
+        rsvp_at -> Nullable<Timestamp>,
+        attendance -> Nullable<Text>,
+        attendance_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(document_audience -> documents (document_id));
 diesel::joinable!(document_attachments -> documents (document_id));
 diesel::joinable!(document_revisions -> documents (document_id));
 diesel::joinable!(document_reach -> documents (document_id));
 diesel::joinable!(installations -> members (member_id));
+diesel::joinable!(meeting_invitees -> meetings (meeting_id));
+diesel::joinable!(meeting_invitees -> members (member_id));
+diesel::joinable!(meeting_documents -> meetings (meeting_id));
+diesel::joinable!(meeting_materials -> meetings (meeting_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     committees,
@@ -356,4 +412,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     member_state_log,
     reading_counts,
     document_requirements,
+    meetings,
+    meeting_documents,
+    meeting_materials,
+    meeting_invitees,
 );
