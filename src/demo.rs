@@ -52,6 +52,8 @@ pub struct Loaded {
     pub devices: DemoDevices,
     /// Documents published at least once, and drafts; (0, 0) when the database had documents already.
     pub documents: (usize, usize),
+    /// Read confirmations of the required documents by members with the app (0 when the handbook was there already).
+    pub reads: usize,
     /// Audit entries added (0 when the handbook was there already: the trail is written once, with it).
     pub audit: u64,
     pub took: Took,
@@ -98,11 +100,13 @@ pub fn load(
 
     let started = Instant::now();
     let devices = crate::sync::demo::load(conn, options.seed, now)?;
+    // The members with the app have read the required documents (a handbook loaded in this run only).
+    let reads = if existing == 0 { crate::reading::demo::load(conn, now)? } else { 0 };
     took.devices = started.elapsed();
 
     let started = Instant::now();
     let audit =
         if existing == 0 { crate::audit::demo::load(conn, first_entry, options.audit, options.seed, now)? } else { 0 };
     took.audit = started.elapsed();
-    Ok(Loaded { staff_password, members, devices, documents, audit, took })
+    Ok(Loaded { staff_password, members, devices, documents, reads, audit, took })
 }

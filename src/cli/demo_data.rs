@@ -44,10 +44,10 @@ pub fn run(settings: &Settings, Args { members, documents, audit, seed, csv }: A
     let options = Options { members, documents, audit: audit.unwrap_or(Options::audit_for(members)), seed };
     let started = std::time::Instant::now();
     let loaded = with_connection(&db, |conn| demo::load(conn, &settings.data_dir, &options, handbook::time::now()))?;
-    let Loaded { members, devices, documents: (published, drafts), audit, took, .. } = &loaded;
+    let Loaded { members, devices, documents: (published, drafts), reads, audit, took, .. } = &loaded;
     println!(
         "demo data: 48 committees; members created {}, updated {}, unchanged {}; {} of {} eligible members \
-         installed, {} activated; {published} documents published, {drafts} drafts; {audit} audit entries added \
+         installed, {} activated; {published} documents published, {drafts} drafts; {reads} read confirmations of required documents; {audit} audit entries added \
          (members {:.2} s, documents {:.2} s, devices {:.2} s, audit {:.2} s); in {:.2} s",
         members.created,
         members.updated,

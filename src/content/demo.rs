@@ -25,7 +25,7 @@ use crate::error::AppError;
 use crate::org::demo::{self as org_demo, Random};
 
 use super::attachments;
-use super::documents::{self, AttachmentRef, AudienceInput, DraftInput, DraftPatch};
+use super::documents::{self, AttachmentRef, AudienceInput, DraftInput, DraftPatch, RequiredInput};
 use super::schedule;
 use super::states::{DocumentKind, LiveState};
 
@@ -67,6 +67,8 @@ const AMENDMENTS: [&str; 4] = [
 ];
 /// The committees whose officers publish documents of their own in the demo.
 const PUBLISHING_COMMITTEES: [&str; 6] = ["HK", "BD", "DD", "CG", "HBT", "LB"];
+/// How many of the newest city-wide resolutions and directives are required reading.
+const REQUIRED: usize = 2;
 
 /// A small, valid one-page PDF with a line of text (xref offsets computed, so readers accept it).
 pub fn pdf(title: &str) -> Vec<u8> {
@@ -179,6 +181,8 @@ struct Planned {
     pdfs: Vec<(String, Vec<u8>)>,
     id: Option<String>,
     attachments: Vec<AttachmentRef>,
+    /// Required reading for its audience, with this due date.
+    required: Option<NaiveDateTime>,
 }
 
 /// The abbreviation of a kind in a document number (`12-NQ/TU`).
@@ -299,6 +303,7 @@ pub fn load(
             pdfs,
             id: None,
             attachments: Vec::new(),
+            required: None,
         };
         for k in 0..plan.pdfs.len() {
             events.push(Event {
@@ -361,6 +366,21 @@ pub fn load(
         }
         plans.push(plan);
     }
+    // The city's two newest resolutions or directives for everyone are required reading, due in two and four weeks:
+    // the reading pages have a campaign to follow (their reads come with the devices, `reading::demo`).
+    let newest: Vec<usize> = (0..count)
+        .rev()
+        .filter(|n| {
+            let plan = &plans[*n];
+            fate(*n) == Fate::Published
+                && plan.audience.all == Some(true)
+                && matches!(plan.kind, DocumentKind::NghiQuyet | DocumentKind::ChiThi)
+        })
+        .take(REQUIRED)
+        .collect();
+    for (k, n) in newest.into_iter().enumerate() {
+        plans[n].required = Some(now + Duration::days(14 * (k as i64 + 1)));
+    }
     // In the order of the timeline (a stable sort: a document's steps at one time keep their order).
     events.sort_by_key(|e| e.at);
 
@@ -387,7 +407,7 @@ pub fn load(
                     publish_at: plan.publish_at.map(|t| t.and_utc()),
                     expires_at: plan.expires_at.map(|t| t.and_utc()),
                     attachments: plan.attachments.clone(),
-                    required: None,
+                    required: plan.required.map(|due| RequiredInput { due_at: due.and_utc(), reread: false }),
                 };
                 let created = documents::create(conn, user, input)?;
                 diesel::update(d::table.find(&created.id))

@@ -2,5 +2,6 @@
 //! per committee, unit and cell, from counters that move with every read.
 
 pub mod counters;
+pub mod demo;
 pub mod report;
 pub mod routes;

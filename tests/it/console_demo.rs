@@ -87,6 +87,27 @@ both_backends! {
             .unwrap();
         assert_eq!((late, early), (0, 0), "nothing happened in the future; scheduled ones are ahead, expired ones behind");
 
+        // Required reading: the two newest city-wide resolutions or directives, due ahead, read by part of the members
+        // with the app (more of the older one); the counters equal a recount, and each read is in its member's log.
+        assert!(loaded.reads > 0, "members have read the required documents");
+        assert_eq!(count(&app, "SELECT count(*) AS n FROM documents WHERE required_due_at IS NOT NULL AND live_state = 'visible' AND live_audience_all").await, 2);
+        let (stored, expected) = app
+            .db()
+            .run(|conn| {
+                use handbook::reading::counters;
+                Ok((counters::stored_rows(conn)?, counters::expected_rows(&counters::full_count(conn, None)?)))
+            })
+            .await
+            .unwrap();
+        assert!(!stored.is_empty() && stored == expected, "the read counters equal a recount");
+        let readers = count(&app, "SELECT count(*) AS n FROM member_reads").await;
+        let logged = count(&app, "SELECT count(*) AS n FROM member_state_log WHERE entity = 'read'").await;
+        assert_eq!((readers, logged), (loaded.reads as i64, loaded.reads as i64), "every read is in its member's log");
+        let installed_eligible = count(&app, "SELECT count(*) AS n FROM members m WHERE m.status = 'eligible' AND EXISTS (SELECT 1 FROM installations i WHERE i.member_id = m.id AND i.deleted_at IS NULL)").await;
+        let share = readers as f64 / (2 * installed_eligible) as f64;
+        assert!((0.4..0.7).contains(&share), "about 70% and 40% of members with the app read them: {share}");
+        assert_eq!(count(&app, "SELECT count(*) AS n FROM member_reads WHERE read_at > CURRENT_TIMESTAMP").await, 0, "no read in the future");
+
         // The audit trail: as many entries as asked, in the order of time, of every kind the campaign writes.
         assert_eq!(count(&app, "SELECT count(*) AS n FROM audit_log").await, 6_000);
         assert_eq!(
