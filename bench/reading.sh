@@ -65,6 +65,12 @@ echo "$healthz" | grep -E "Requests/sec|50%|99%"
 echo "== $backend: GET /api/v1/reading/{id} as admin (48 committees), 16 connections"
 city=$(wrk -t2 -c16 -d"${duration}s" --latency -H "$auth" "$base/api/v1/reading/$doc")
 echo "$city" | grep -E "Requests/sec|50%|99%|Non-2xx" || true
+# Latency without queueing: one connection (under 16, p50 is mostly the wait for a core: 16 / throughput).
+echo "== $backend: GET /api/v1/reading/{id} as admin (48 committees), 1 connection"
+single=$(wrk -t1 -c1 -d"${duration}s" --latency -H "$auth" "$base/api/v1/reading/$doc")
+echo "$single" | grep -E "Requests/sec|50%|99%|Non-2xx" || true
+echo "== $backend: GET /api/v1/reading/{id}/HK as admin (units and cells), 1 connection"
+wrk -t1 -c1 -d"${duration}s" --latency -H "$auth" "$base/api/v1/reading/$doc/HK" | grep -E "Requests/sec|50%|99%|Non-2xx" || true
 echo "== $backend: GET /api/v1/reading/{id}/HK as admin (units and cells), 16 connections"
 committee=$(wrk -t2 -c16 -d"${duration}s" --latency -H "$auth" "$base/api/v1/reading/$doc/HK")
 echo "$committee" | grep -E "Requests/sec|50%|99%|Non-2xx" || true
@@ -75,14 +81,20 @@ naive="SELECT m.committee_code, SUM(CASE WHEN m.status = 'eligible' THEN 1 ELSE 
   FROM members m LEFT JOIN member_reads r ON r.member_id = m.id AND r.document_id = '$doc' AND r.revision >= 1
   GROUP BY m.committee_code"
 echo "== $backend: the naive GROUP BY over members and reads (median of 5)"
-for _ in 1 2 3 4 5; do
+naive_us=$(for _ in 1 2 3 4 5; do
     started=$(date +%s%N); sql "$naive" >/dev/null; echo $(( ($(date +%s%N) - started) / 1000 ))
-done | sort -n | sed -n 3p | awk '{printf "   %.1f ms (with the client start-up)\n", $1/1000}'
-python3 - "$healthz" "$city" "$committee" <<'PY'
+done | sort -n | sed -n 3p)
+echo "   $naive_us µs (with the client start-up)"
+python3 - "$healthz" "$city" "$committee" "$single" "$naive_us" <<'PY'
 import re, sys
 rate = lambda out: float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 p50 = lambda out: re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)
+def ms(text):
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 h = rate(sys.argv[1])
 for name, out in (("per committee", sys.argv[2]), ("one committee", sys.argv[3])):
     print(f"-- {name}: {rate(out):.0f}/s, p50 {p50(out)}; ratio to /healthz {rate(out) / h:.3f} ({h:.0f}/s)")
+single, naive = ms(p50(sys.argv[4])), float(sys.argv[5]) / 1000
+print(f"-- per committee, one connection: p50 {single:.2f} ms; the naive GROUP BY {naive:.1f} ms = {naive / single:.0f}x")
 PY
