@@ -1,6 +1,8 @@
 //! Settings: environment variables, each overridable by the CLI flag of the same name.
 
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use clap::{Args, ValueEnum};
 
@@ -14,9 +16,70 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where attachments are kept: `file` (the data folder) or `s3://BUCKET[/PREFIX]` (any S3-compatible object store,
+/// reached with the standard `AWS_*` variables).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttachmentStore {
+    /// `<data dir>/attachments/`.
+    File,
+    /// Objects `[PREFIX/]<first two hex digits>/<sha256>` in `bucket`; `prefix` without slashes at either end.
+    S3 { bucket: String, prefix: String },
+}
+
+impl FromStr for AttachmentStore {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        const EXPECTED: &str = "expected `file` or `s3://BUCKET[/PREFIX]`";
+        let text = text.trim();
+        if text == "file" {
+            return Ok(AttachmentStore::File);
+        }
+        let Some(rest) = text.strip_prefix("s3://") else {
+            return Err(format!("{EXPECTED}, not {text:?}"));
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        // S3's rules for bucket names: 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending
+        // with a letter or digit.
+        let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let bucket_ok = (3..=63).contains(&bucket.len())
+            && bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+            && edge_ok(bucket.chars().next())
+            && edge_ok(bucket.chars().last());
+        if !bucket_ok {
+            return Err(format!(
+                "{EXPECTED}: {bucket:?} is not a bucket name (3 to 63 lower-case letters, digits, '.' and '-')"
+            ));
+        }
+        let prefix = prefix.trim_matches('/');
+        let prefix_ok = prefix.split('/').all(|part| {
+            (prefix.is_empty() || !part.is_empty())
+                && part != "."
+                && part != ".."
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        });
+        if !prefix_ok {
+            return Err(format!(
+                "{EXPECTED}: the prefix {prefix:?} may hold only letters, digits, '-', '_', '.' and single '/'"
+            ));
+        }
+        Ok(AttachmentStore::S3 { bucket: bucket.to_owned(), prefix: prefix.to_owned() })
+    }
+}
+
+impl fmt::Display for AttachmentStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttachmentStore::File => f.write_str("file"),
+            AttachmentStore::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            AttachmentStore::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
 /// Every setting's default, written once: the flags show and apply them, and `Settings::new` starts from them.
 pub mod defaults {
-    use super::LogFormat;
+    use super::{AttachmentStore, LogFormat};
     use crate::ops::addresses::IpRange;
 
     pub const DATA_DIR: &str = "./data";
@@ -28,6 +91,7 @@ pub mod defaults {
     pub const REFRESH_IDLE_DAYS: u32 = 30;
     pub const REFRESH_MAX_DAYS: u32 = 180;
     pub const ATTACHMENT_MAX_BYTES: u64 = 64 * 1024 * 1024;
+    pub const ATTACHMENT_STORE: AttachmentStore = AttachmentStore::File;
     pub const MAX_DEVICES: u32 = 5;
     pub const SNAPSHOT_HOUR: u32 = 17;
     pub const CONSOLE_IDLE_MINUTES: u32 = 30;
@@ -101,6 +165,11 @@ pub struct Settings {
     #[arg(long, env = "HANDBOOK_ATTACHMENT_MAX_BYTES", default_value_t = defaults::ATTACHMENT_MAX_BYTES, global = true)]
     pub attachment_max_bytes: u64,
 
+    /// Where attachments are kept: `file` (the data folder) or `s3://BUCKET[/PREFIX]` (S3-compatible object storage,
+    /// reached with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL and AWS_ALLOW_HTTP).
+    #[arg(long, env = "HANDBOOK_ATTACHMENT_STORE", default_value_t = defaults::ATTACHMENT_STORE, global = true)]
+    pub attachment_store: AttachmentStore,
+
     /// Most live installations (devices) one account may have; registering one more retires its longest idle one.
     #[arg(long, env = "HANDBOOK_MAX_DEVICES", default_value_t = defaults::MAX_DEVICES, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub max_devices: u32,
@@ -141,6 +210,7 @@ impl Settings {
             metrics_allow: defaults::metrics_allow(),
             metrics_token: None,
             attachment_max_bytes: defaults::ATTACHMENT_MAX_BYTES,
+            attachment_store: defaults::ATTACHMENT_STORE,
             max_devices: defaults::MAX_DEVICES,
             snapshot_hour: defaults::SNAPSHOT_HOUR,
             console_idle_minutes: defaults::CONSOLE_IDLE_MINUTES,
@@ -178,5 +248,37 @@ mod tests {
         let built = Settings::new("", defaults::DATA_DIR);
         assert_eq!(parsed.database_url, None);
         assert_eq!(format!("{:?}", Settings { database_url: None, ..built }), format!("{parsed:?}"));
+    }
+
+    #[test]
+    fn the_attachment_store_is_the_data_folder_or_a_bucket() {
+        let parse = |text: &str| text.parse::<AttachmentStore>();
+        assert_eq!(parse("file"), Ok(AttachmentStore::File));
+        let s3 = |bucket: &str, prefix: &str| {
+            Ok(AttachmentStore::S3 { bucket: bucket.to_owned(), prefix: prefix.to_owned() })
+        };
+        assert_eq!(parse("s3://handbook"), s3("handbook", ""));
+        assert_eq!(parse("s3://handbook/"), s3("handbook", ""));
+        assert_eq!(parse("s3://handbook-2.hn/city/attachments/"), s3("handbook-2.hn", "city/attachments"));
+        for bad in [
+            "",
+            "files",
+            "S3://handbook",
+            "s3://",
+            "s3://ab",
+            "s3://Handbook",
+            "s3://-handbook",
+            "s3://hand_book",
+            "s3://handbook/a//b",
+            "s3://handbook/../x",
+            "s3://handbook/a b",
+            "/srv/attachments",
+        ] {
+            let error = parse(bad).expect_err(bad);
+            assert!(error.starts_with("expected `file` or `s3://BUCKET[/PREFIX]`"), "{bad}: {error}");
+        }
+        for text in ["file", "s3://handbook", "s3://handbook/city/attachments"] {
+            assert_eq!(parse(text).unwrap().to_string(), text);
+        }
     }
 }

@@ -2,11 +2,11 @@
 //! the story needs — the staff, then the members (through the import), the handbook (through the staff's own
 //! functions, along a timeline), the devices (which acknowledge that timeline), and the audit trail of it all.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 
+use crate::content::attachments::BlobStore;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::org::import::ImportOutcome;
@@ -71,7 +71,7 @@ pub struct Took {
 /// replaced; staff, handbook and audit trail only go into a database that has no demo staff or no documents).
 pub fn load(
     conn: &mut DbConnection,
-    data_dir: &Path,
+    blobs: &BlobStore,
     options: &Options,
     now: NaiveDateTime,
 ) -> Result<Loaded, AppError> {
@@ -92,7 +92,7 @@ pub fn load(
     let started = Instant::now();
     let existing: i64 = crate::db::schema::documents::table.count().get_result(conn)?;
     let documents = if existing == 0 {
-        crate::content::demo::load(conn, data_dir, options.documents, options.seed, now)?
+        crate::content::demo::load(conn, blobs, options.documents, options.seed, now)?
     } else {
         (0, 0)
     };

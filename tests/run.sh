@@ -5,7 +5,9 @@
 #   - Chromium and ChromeDriver: the console's browser tests drive headless Chromium; axe-core (npm, into
 #     target/axe) checks every page's accessibility; zbar-tools and poppler-utils read the printed slips;
 #   - PostgreSQL at 127.0.0.1:5432 (user postgres, trust): the machine's cluster is started if it is down, and one is
-#     installed if the machine has none.
+#     installed if the machine has none;
+#   - moto's S3 server (`moto[server]` from PyPI): the attachment store's tests start it on a free port, with a
+#     bucket per test (tests/it/harness/s3.rs).
 # Installing needs root (apt-get); a machine that has everything installs nothing and needs no root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +42,15 @@ if [ ! -f target/axe/node_modules/axe-core/axe.min.js ]; then
   fi
   mkdir -p target/axe
   npm install --silent --no-audit --no-fund --prefix target/axe axe-core@4 >/dev/null
+fi
+
+# moto's S3 server, for the attachment store on object storage (pip, and python3 itself when missing).
+if ! command -v moto_server >/dev/null 2>&1 && ! python3 -c 'import moto.server' >/dev/null 2>&1; then
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    apt_install python3-pip
+  fi
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'moto[server]'
 fi
 
 # The newest PostgreSQL cluster version on the machine, if any.

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use handbook::config::Settings;
+use handbook::content::attachments::BlobStore;
 use handbook::demo::{self, Loaded, Options};
 use handbook::org::{demo as org_demo, staff};
 
@@ -43,7 +44,15 @@ pub fn run(settings: &Settings, Args { members, documents, audit, seed, csv }: A
     }
     let options = Options { members, documents, audit: audit.unwrap_or(Options::audit_for(members)), seed };
     let started = std::time::Instant::now();
-    let loaded = with_connection(&db, |conn| demo::load(conn, &settings.data_dir, &options, handbook::time::now()))?;
+    let blobs = BlobStore::from_settings(settings)?;
+    // The attachments go to the store through its async client: the load runs on a blocking thread of a runtime.
+    let loaded = actix_web::rt::System::new().block_on(async move {
+        blobs.check().await?;
+        actix_web::web::block(move || {
+            with_connection(&db, |conn| demo::load(conn, &blobs, &options, handbook::time::now()))
+        })
+        .await?
+    })?;
     let Loaded { members, devices, documents: (published, drafts), reads, audit, took, .. } = &loaded;
     println!(
         "demo data: 48 committees; members created {}, updated {}, unchanged {}; {} of {} eligible members \

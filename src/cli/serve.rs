@@ -24,12 +24,16 @@ pub fn run(settings: Settings, Args { bind, demo }: Args) -> anyhow::Result<()> 
     if let Some(password) = with_connection(&db, staff::ensure_first_admin)? {
         print_first_admin(&password);
     }
-    if demo {
-        load_demo(&db, &settings)?;
-    }
-    tracing::info!(database = %db.url().display(), %bind, "starting");
     let state = AppState::new(db, settings)?;
     actix_web::rt::System::new().block_on(async move {
+        // A bucket that does not answer, or not to our key, stops the start here rather than the first upload.
+        state.blobs.check().await?;
+        if demo {
+            let loading = state.clone();
+            actix_web::web::block(move || load_demo(&loading)).await??;
+        }
+        let settings = &state.settings;
+        tracing::info!(database = %state.db.url().display(), attachments = %settings.attachment_store, %bind, "starting");
         handbook::content::schedule::spawn(state.clone());
         handbook::coverage::jobs::spawn(state.clone());
         handbook::sync::seen::spawn(state.clone());
@@ -53,7 +57,8 @@ pub fn run(settings: Settings, Args { bind, demo }: Args) -> anyhow::Result<()> 
 }
 
 /// `--demo`: the demo data set with its defaults, unless the database has members.
-fn load_demo(db: &handbook::db::Db, settings: &Settings) -> anyhow::Result<()> {
+fn load_demo(state: &AppState) -> anyhow::Result<()> {
+    let db = &state.db;
     let empty = with_connection(db, |conn| Ok(store::list_committees(conn, None)?.iter().all(|c| c.eligible == 0)))?;
     if !empty {
         tracing::info!("--demo: the database already has members; leaving them as they are");
@@ -61,8 +66,7 @@ fn load_demo(db: &handbook::db::Db, settings: &Settings) -> anyhow::Result<()> {
     }
     tracing::info!("loading the demo data set");
     let options = handbook::demo::Options::default();
-    let loaded =
-        with_connection(db, |conn| handbook::demo::load(conn, &settings.data_dir, &options, handbook::time::now()))?;
+    let loaded = with_connection(db, |conn| handbook::demo::load(conn, &state.blobs, &options, handbook::time::now()))?;
     tracing::info!(
         members = loaded.members.created,
         installed = loaded.devices.installed,

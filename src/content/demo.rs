@@ -12,7 +12,6 @@
 //! last seen ([`feed_timeline`]).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -212,7 +211,7 @@ const QUIET_HOURS: i64 = 36;
 /// `org::demo::ensure_staff`). Returns (documents published at least once, drafts).
 pub fn load(
     conn: &mut DbConnection,
-    data_dir: &Path,
+    blobs: &attachments::BlobStore,
     count: usize,
     seed: u64,
     now: NaiveDateTime,
@@ -393,7 +392,7 @@ pub fn load(
         match event.step {
             Step::Upload(k) => {
                 let (name, bytes) = &plan.pdfs[k];
-                let meta = attachments::store_bytes(conn, data_dir, user, bytes, "application/pdf", name)?;
+                let meta = attachments::store_bytes(conn, blobs, user, bytes, "application/pdf", name)?;
                 diesel::update(att::table.find(&meta.sha256)).set(att::created_at.eq(at)).execute(conn)?;
                 plan.attachments.push(AttachmentRef { sha256: meta.sha256, name: Some(meta.name) });
             }

@@ -38,18 +38,21 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// The process can serve: its database answers within two seconds.
+/// The process can serve: its database answers within two seconds, and so does the attachment store when it is a
+/// bucket.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "ops",
     responses(
-        (status = 200, description = "Ready: the database answers", body = Ready),
+        (status = 200, description = "Ready: the database (and a bucket holding the attachments) answers", body = Ready),
         (status = 503, response = p::Unavailable),
     )
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    if state.db.ping(Duration::from_secs(2)).await {
+    let timeout = Duration::from_secs(2);
+    let (database, attachments) = tokio::join!(state.db.ping(timeout), state.blobs.reachable(timeout));
+    if database && attachments {
         Ok(HttpResponse::Ok().json(Ready { status: "ok", database: state.db.url().backend_name() }))
     } else {
         Err(AppError::Unavailable)

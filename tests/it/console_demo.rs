@@ -17,9 +17,9 @@ async fn count(app: &TestApp, sql: &'static str) -> i64 {
 both_backends! {
     async fn the_demo_data_tells_a_campaign_story(app: TestApp) {
         let now = handbook::time::now();
-        let data_dir = app.state.settings.data_dir.clone();
+        let blobs = app.state.blobs.clone();
         let options = handbook::demo::Options { members: 3_000, documents: 80, audit: 6_000, seed: 5 };
-        let loaded = app.db().run(move |conn| handbook::demo::load(conn, &data_dir, &options, now)).await.unwrap();
+        let loaded = app.db().run(move |conn| handbook::demo::load(conn, &blobs, &options, now)).await.unwrap();
         let password = loaded.staff_password.clone().expect("the demo staff were made, with a password to show");
         assert_eq!(loaded.documents, (76, 4), "80 documents: 76 published at least once, 4 drafts");
         assert_eq!(loaded.devices.eligible, 3_000);

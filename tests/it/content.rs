@@ -220,9 +220,9 @@ both_backends! {
 
     async fn the_demo_handbook_is_published_through_the_same_code(app: TestApp) {
         let h = handbook(&app).await;
-        let data_dir = app.state.settings.data_dir.clone();
+        let blobs = app.state.blobs.clone();
         let now = handbook::time::now();
-        let loaded = app.db().run(move |conn| handbook::content::demo::load(conn, &data_dir, 80, 7, now)).await.unwrap();
+        let loaded = app.db().run(move |conn| handbook::content::demo::load(conn, &blobs, 80, 7, now)).await.unwrap();
         assert_eq!(loaded, (76, 4), "80 documents: 76 published at least once, 4 drafts");
         let count = |status: &'static str| {
             let app = &app;

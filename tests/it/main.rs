@@ -11,6 +11,7 @@
 mod harness;
 
 mod access;
+mod attachment_stores;
 mod attachments;
 mod auth;
 mod cli;

@@ -1,11 +1,9 @@
-//! Attachments: uploaded once, stored content-addressed by SHA-256 in `<data dir>/attachments/`, deduplicated,
-//! and served with ETag, Range and immutable caching to callers who may see a document that uses them (or a
-//! meeting: `crate::meetings::may_download_material`).
+//! Attachments: uploaded once, stored content-addressed by SHA-256 in the blob store (the data folder's
+//! `attachments/`, or a bucket), deduplicated, and served with ETag, Range and immutable caching to callers who may
+//! see a document that uses them (or a meeting: `crate::meetings::may_download_material`).
 //!
 //! This module holds the routes and their handlers; the bytes themselves are the blob store's (`store`), the
 //! allowed types and their recognition `sniff`'s, and the conditional and ranged download `serve`'s.
-
-use std::path::Path;
 
 use actix_web::http::header::{self, EntityTag};
 use actix_web::middleware::from_fn;
@@ -134,7 +132,7 @@ where
         return Err(AppError::PayloadTooLarge);
     }
 
-    let mut blob = BlobStore::new(&state.settings.data_dir).create().await?;
+    let mut blob = state.blobs.create().await?;
     let received = match receive(body, &mut blob, declared, max).await {
         Ok(received) => received,
         Err(error) => {
@@ -327,22 +325,22 @@ async fn download(
     if let Some(answer) = serve::precondition(&req, &etag) {
         return Ok(answer);
     }
-    let file = BlobStore::new(&state.settings.data_dir).open(&sha256).await?;
-    serve::respond(&req, &meta, file, &etag)
+    let stored = state.blobs.open(&sha256).await?;
+    serve::respond(&req, &meta, stored, &etag).await
 }
 
 /// Stores bytes already in memory as an attachment (the demo data set uses it; uploads stream instead).
 /// Blocking: call it off the actix workers.
 pub fn store_bytes(
     conn: &mut DbConnection,
-    data_dir: &Path,
+    blobs: &BlobStore,
     user: &AuthUser,
     bytes: &[u8],
     declared: &'static str,
     name: &str,
 ) -> Result<AttachmentMeta, AppError> {
     let content_type = sniff::check_type(&bytes[..bytes.len().min(sniff::SNIFF_LEN)], declared)?;
-    let sha256 = BlobStore::new(data_dir).put(bytes)?;
+    let sha256 = blobs.put(bytes)?;
     Ok(record_upload(conn, user, &sha256, bytes.len() as i64, content_type, name)?)
 }
 

@@ -1,19 +1,22 @@
 //! Serving a download: our ETag is the SHA-256 and the address names the content, so the response is cached
 //! forever; conditional requests (`If-Match`, `If-None-Match`, `If-Range`) are judged against that ETag, and
-//! `Range` is left to `NamedFile`.
+//! `Range` is left to `NamedFile` for a file of the data folder, and answered here with a ranged read for an
+//! object of a bucket.
 
-use actix_files::NamedFile;
-use actix_web::body::MessageBody;
+use actix_files::{HttpRange, NamedFile};
+use actix_web::body::{MessageBody, SizedStream};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{
     self, Charset, ContentDisposition, DispositionParam, DispositionType, EntityTag, ExtendedValue, IfMatch,
     IfNoneMatch, IfRange,
 };
+use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage as _, HttpRequest, HttpResponse};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization as _;
 
+use super::store::{Object, Stored};
 use super::{is_sha256, AttachmentMeta};
 use crate::error::AppError;
 
@@ -91,30 +94,74 @@ pub(super) fn precondition(req: &HttpRequest, etag: &EntityTag) -> Option<HttpRe
     None
 }
 
-/// The stored `file` of `meta` as the download (or the requested range of it), with its ETag and caching.
-pub(super) fn respond(
+/// The stored blob of `meta` as the download (or the requested range of it), with its ETag and caching.
+pub(super) async fn respond(
     req: &HttpRequest,
     meta: &AttachmentMeta,
-    file: std::fs::File,
+    stored: Stored,
     etag: &EntityTag,
 ) -> Result<HttpResponse, AppError> {
+    let mut res = match stored {
+        Stored::File(file) => from_file(req, meta, file)?,
+        Stored::Object(object) => from_object(req, meta, object).await?,
+    };
+    let headers = res.headers_mut();
+    headers.insert(header::ETAG, header::HeaderValue::from_str(&etag.to_string()).expect("hex is a valid header"));
+    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static(CACHE_CONTROL));
+    Ok(res)
+}
+
+/// A file of the data folder: `NamedFile` answers the range.
+fn from_file(req: &HttpRequest, meta: &AttachmentMeta, file: std::fs::File) -> Result<HttpResponse, AppError> {
     let file = NamedFile::from_file(file, &meta.sha256).map_err(|e| {
         AppError::Internal(
             anyhow::Error::new(e)
                 .context(format!("attachment {} is recorded but its file cannot be opened", meta.sha256)),
         )
     })?;
-    let content_type = meta.content_type.parse().unwrap_or(actix_web::mime::APPLICATION_OCTET_STREAM);
     let file = file
         .use_etag(false)
         .use_last_modified(false)
-        .set_content_type(content_type)
+        .set_content_type(content_type(meta))
         .set_content_disposition(disposition(&meta.name));
-    let mut res = file.into_response(req);
-    let headers = res.headers_mut();
-    headers.insert(header::ETAG, header::HeaderValue::from_str(&etag.to_string()).expect("hex is a valid header"));
-    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static(CACHE_CONTROL));
-    Ok(res)
+    Ok(file.into_response(req))
+}
+
+/// An object of the bucket, streamed whole or as the one range asked for (one ranged GET), answered as
+/// `NamedFile` answers a file: the same headers, the first range of several, 416 for a range past the end.
+async fn from_object(req: &HttpRequest, meta: &AttachmentMeta, object: Object) -> Result<HttpResponse, AppError> {
+    let size = u64::try_from(meta.size).unwrap_or_default();
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::CONTENT_TYPE, content_type(meta).to_string()))
+        .insert_header((header::CONTENT_DISPOSITION, disposition(&meta.name).to_string()))
+        .insert_header((header::ACCEPT_RANGES, "bytes"));
+    let mut range = None;
+    // Only a range in bytes is ours to answer; any other unit is ignored (RFC 9110, 14.2).
+    if let Some(value) = req.headers().get(header::RANGE).filter(|value| {
+        value.to_str().ok().and_then(|v| v.split_once('=')).is_none_or(|(unit, _)| unit.eq_ignore_ascii_case("bytes"))
+    }) {
+        let Ok(value) = value.to_str() else {
+            return Ok(res.status(StatusCode::BAD_REQUEST).finish());
+        };
+        match HttpRange::parse(value, size).ok().and_then(|ranges| ranges.first().copied()) {
+            Some(HttpRange { start, length }) => {
+                res.status(StatusCode::PARTIAL_CONTENT)
+                    .insert_header((header::CONTENT_RANGE, format!("bytes {start}-{}/{size}", start + length - 1)));
+                range = Some(start..start + length);
+            }
+            None => {
+                res.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
+                return Ok(res.status(StatusCode::RANGE_NOT_SATISFIABLE).finish());
+            }
+        }
+    }
+    let length = range.as_ref().map_or(size, |range| range.end - range.start);
+    let bytes = object.read(range).await?;
+    Ok(res.body(SizedStream::new(length, bytes)))
+}
+
+fn content_type(meta: &AttachmentMeta) -> actix_web::mime::Mime {
+    meta.content_type.parse().unwrap_or(actix_web::mime::APPLICATION_OCTET_STREAM)
 }
 
 /// `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<name>`.

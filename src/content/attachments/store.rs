@@ -1,30 +1,86 @@
-//! The blob store: attachment bytes kept content-addressed by SHA-256 in `<data dir>/attachments/<first two hex
-//! digits>/<sha256>`, each written once, folders 0700 and files 0600. Uploads stream into a private temporary file
-//! in `attachments/tmp/`, hashed as they arrive, and are filed under their hash when complete. The handlers know
-//! only this API (`create`, `put`, `open`), so that another store can stand behind it.
+//! The blob store: attachment bytes kept content-addressed by SHA-256, each written once, where
+//! `HANDBOOK_ATTACHMENT_STORE` says:
+//! - `file` (the default): in `<data dir>/attachments/<first two hex digits>/<sha256>`, folders 0700 and files 0600;
+//! - `s3://BUCKET[/PREFIX]`: as the objects `[PREFIX/]<first two hex digits>/<sha256>` of an S3-compatible bucket
+//!   (`s3`), so that every instance of the service reads what any of them stored.
+//!
+//! Uploads stream into a private temporary file in `<data dir>/attachments/tmp/`, hashed as they arrive. Complete,
+//! the file is filed under its hash: renamed into place, or sent to the bucket (in parts, unless it is small) unless
+//! the bucket has it already, and removed. The handlers know only this API (`create`, `put`, `open`).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use actix_web::web;
 use sha2::{Digest, Sha256};
 
+use crate::config::{AttachmentStore, Settings};
 use crate::error::AppError;
 use crate::files;
 
-/// The attachments folder of a data folder.
+mod s3;
+
+pub use s3::Object;
+
+/// Where attachments are kept: the data folder, or a bucket (with the data folder for uploads in progress).
 #[derive(Clone, Debug)]
 pub struct BlobStore {
+    /// `<data dir>/attachments`: the blobs themselves in the `file` store, the temporary files in both.
     root: PathBuf,
+    bucket: Option<s3::Bucket>,
+}
+
+/// A stored blob, opened for reading.
+pub enum Stored {
+    File(std::fs::File),
+    Object(Object),
 }
 
 impl BlobStore {
     /// The store in `<data_dir>/attachments`.
     pub fn new(data_dir: &Path) -> BlobStore {
-        BlobStore { root: data_dir.join("attachments") }
+        BlobStore { root: data_dir.join("attachments"), bucket: None }
     }
 
-    /// Where the blob `sha256` is kept.
+    /// The store `settings` name, a bucket reached as the process's `AWS_*` variables say. Nothing is asked of a
+    /// bucket yet (see `check`); a bucket that cannot even be addressed (a malformed `AWS_*` variable) is an error.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<BlobStore> {
+        BlobStore::from_settings_and_env(settings, std::env::vars())
+    }
+
+    /// `from_settings` with the `AWS_*` variables of `env` instead of the process's (for tests, which cannot
+    /// change the environment of a process whose threads read it).
+    pub fn from_settings_and_env(
+        settings: &Settings,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<BlobStore> {
+        let bucket = match &settings.attachment_store {
+            AttachmentStore::File => None,
+            AttachmentStore::S3 { bucket, prefix } => Some(s3::Bucket::new(bucket, prefix, env)?),
+        };
+        Ok(BlobStore { bucket, ..BlobStore::new(&settings.data_dir) })
+    }
+
+    /// Checks at start that the store can be used: a bucket must exist and answer to our credentials (a listing
+    /// under the prefix). The data folder needs no check.
+    pub async fn check(&self) -> anyhow::Result<()> {
+        match &self.bucket {
+            None => Ok(()),
+            Some(bucket) => bucket.check().await,
+        }
+    }
+
+    /// Whether the store answers within `timeout` (for `/readyz`): always for the data folder; for a bucket, one
+    /// metadata request.
+    pub async fn reachable(&self, timeout: Duration) -> bool {
+        match &self.bucket {
+            None => true,
+            Some(bucket) => bucket.reachable(timeout).await,
+        }
+    }
+
+    /// Where the blob `sha256` is kept in the data folder.
     fn path(&self, sha256: &str) -> PathBuf {
         self.root.join(&sha256[..2]).join(sha256)
     }
@@ -46,6 +102,7 @@ impl BlobStore {
             store: self.clone(),
             sink: Some(Sink { file: opened, hasher: Sha256::new() }),
             tmp: TempFile(Some(tmp_path)),
+            size: 0,
         })
     }
 
@@ -53,6 +110,10 @@ impl BlobStore {
     /// Blocking: call it off the actix workers.
     pub fn put(&self, bytes: &[u8]) -> Result<String, AppError> {
         let sha256: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+        if let Some(bucket) = &self.bucket {
+            bucket.put_blocking(&sha256, web::Bytes::copy_from_slice(bytes))?;
+            return Ok(sha256);
+        }
         let path = self.path(&sha256);
         if !path.exists() {
             let folder = path.parent().expect("blob paths have a folder");
@@ -67,14 +128,19 @@ impl BlobStore {
         Ok(sha256)
     }
 
-    /// Opens the stored blob `sha256` for reading; a blob that is recorded must be there.
-    pub async fn open(&self, sha256: &str) -> Result<std::fs::File, AppError> {
+    /// Opens the stored blob `sha256` for reading; a blob that is recorded must be there. An object is only
+    /// named here: it is read (whole or a range) by `Object::read`.
+    pub async fn open(&self, sha256: &str) -> Result<Stored, AppError> {
+        if let Some(bucket) = &self.bucket {
+            return Ok(Stored::Object(bucket.object(sha256)));
+        }
         let stored = self.path(sha256);
-        web::block(move || std::fs::File::open(stored)).await?.map_err(|e| {
+        let file = web::block(move || std::fs::File::open(stored)).await?.map_err(|e| {
             AppError::Internal(
                 anyhow::Error::new(e).context(format!("attachment {sha256} is recorded but its file cannot be opened")),
             )
-        })
+        })?;
+        Ok(Stored::File(file))
     }
 }
 
@@ -85,6 +151,8 @@ pub struct NewBlob {
     /// The file and the hash of what was written so far; away only while a write runs.
     sink: Option<Sink>,
     tmp: TempFile,
+    /// Bytes written in all, once `flush` ran.
+    size: u64,
 }
 
 impl NewBlob {
@@ -112,8 +180,14 @@ impl NewBlob {
                 return Err(error);
             }
         };
-        let stored = self.store.path(&sha256);
         let moving = self.tmp.0.clone().expect("the temporary file is still ours");
+        if let Some(bucket) = &self.store.bucket {
+            let sent = bucket.put_file(&sha256, &moving, self.size).await;
+            // The temporary file goes either way: the bucket has the bytes, or the upload failed.
+            self.discard().await;
+            return sent.map(|()| sha256);
+        }
+        let stored = self.store.path(&sha256);
         let placed = web::block(move || -> std::io::Result<()> {
             files::create_private_folder(stored.parent().expect("a folder"))?;
             if stored.exists() {
@@ -136,16 +210,18 @@ impl NewBlob {
     /// Writes the `last` bytes and syncs the file; answers the SHA-256 of everything written.
     async fn flush(&mut self, last: web::Bytes) -> Result<String, AppError> {
         let Sink { file, hasher } = self.sink.take().expect("the sink is back after every write");
-        web::block(move || -> std::io::Result<String> {
+        let (sha256, size) = web::block(move || -> std::io::Result<(String, u64)> {
             let mut file = file;
             let mut hasher = hasher;
             file.write_all(&last)?;
             hasher.update(&last);
             file.sync_all()?;
-            Ok(format!("{:x}", hasher.finalize()))
+            Ok((format!("{:x}", hasher.finalize()), file.metadata()?.len()))
         })
         .await?
-        .map_err(|e| io_error(e, "cannot write an attachment"))
+        .map_err(|e| io_error(e, "cannot write an attachment"))?;
+        self.size = size;
+        Ok(sha256)
     }
 
     /// Removes the temporary file: the blob is abandoned.

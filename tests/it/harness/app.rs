@@ -11,7 +11,8 @@ use actix_web::web;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
-use handbook::config::Settings;
+use handbook::config::{AttachmentStore, Settings};
+use handbook::content::attachments::BlobStore;
 use handbook::db::{self, Db};
 use handbook::{app, state::AppState};
 
@@ -21,6 +22,13 @@ use super::databases::TestDatabase;
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+/// Where the App keeps attachments: the data folder, or a bucket of its own on the local S3 server (`s3`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    File,
+    S3,
 }
 
 macro_rules! both_backends {
@@ -43,6 +51,35 @@ macro_rules! both_backends {
                 }
             }
         )*
+    };
+}
+
+/// `both_backends!` on both attachment stores as well: `<name>::{sqlite,postgres}_{file,s3}`.
+macro_rules! both_backends_and_stores {
+    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                both_backends_and_stores!(@one $app $body sqlite_file Sqlite File);
+                both_backends_and_stores!(@one $app $body sqlite_s3 Sqlite S3);
+                both_backends_and_stores!(@one $app $body postgres_file Postgres File);
+                both_backends_and_stores!(@one $app $body postgres_s3 Postgres S3);
+            }
+        )*
+    };
+    (@one $app:ident $body:block $test:ident $backend:ident $store:ident) => {
+        #[actix_web::test]
+        async fn $test() {
+            let $app = $crate::harness::TestApp::start_on(
+                $crate::harness::Backend::$backend,
+                $crate::harness::Store::$store,
+                |_| {},
+            )
+            .await;
+            $body
+        }
     };
 }
 
@@ -96,13 +133,25 @@ impl TestApp {
 
     /// The App with settings of the test's own (`configure` changes the defaults).
     pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        TestApp::start_on(backend, Store::File, configure).await
+    }
+
+    /// The App keeping attachments in `store` (a new bucket for `Store::S3`), with settings of the test's own.
+    pub async fn start_on(backend: Backend, store: Store, configure: impl FnOnce(&mut Settings)) -> TestApp {
         let data_dir = tempfile::tempdir().expect("a temporary folder");
         let database = TestDatabase::fresh(backend, data_dir.path());
         let url = database.url().to_owned();
         let mut settings = Settings::new(url.clone(), data_dir.path());
+        if store == Store::S3 {
+            settings.attachment_store =
+                AttachmentStore::S3 { bucket: super::s3::bucket(), prefix: "city/attachments".to_owned() };
+        }
         configure(&mut settings);
         let db = db::open(&url, 4).unwrap_or_else(|e| panic!("cannot open the test database: {e}"));
-        let state = AppState::new(db, settings).expect("signing keys");
+        let env = if store == Store::S3 { super::s3::env() } else { Vec::new() };
+        let blobs = BlobStore::from_settings_and_env(&settings, env).expect("the attachment store");
+        blobs.check().await.expect("the attachment store answers");
+        let state = AppState::with_blobs(db, settings, blobs).expect("signing keys");
         let service = actix_web::test::init_service(app::build(state.clone())).await;
         let service = boxed::service(service.map(|res: ServiceResponse<_>| res.map_into_boxed_body()));
         TestApp { backend, state, service, _database: database, _data_dir: data_dir }

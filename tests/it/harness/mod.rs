@@ -7,6 +7,7 @@
 //! - `routes`: the operations of the OpenAPI document and the dashboard's routes, for the tests that cover
 //!   every route;
 //! - `process`: the real binary in a process of its own;
+//! - `s3`: a local S3 server (moto) and a bucket per test, for the attachment store;
 //! - `browser`: the binary and headless Chromium (WebDriver), axe-core and screenshots, for the browser tests.
 
 #[macro_use]
@@ -17,9 +18,10 @@ mod databases;
 mod fixtures;
 pub mod process;
 pub mod routes;
+pub mod s3;
 pub mod sync_client;
 
-pub use app::{Answer, Backend, TestApp};
+pub use app::{Answer, Backend, Store, TestApp};
 pub use databases::{at_once, postgres_admin_url, AT_ONCE};
 pub use fixtures::{Organisation, MEMBERS_CSV, MEMBER_PASSWORD, STAFF_PASSWORD};
 pub use sync_client::SyncClient;
