@@ -90,7 +90,9 @@ pub struct ReadConfirmation {
 
 /// Appends a log row for each of `changed` (in order) after `seq`, replacing the older rows of the same (entity,
 /// key); answers the newest position. Call inside the push's write transaction, which holds the member row's lock.
+/// Notes the member as changed for live sync: its held polls wake, and every instance forgets its `state_seq`.
 pub fn append_all(conn: &mut DbConnection, member_id: i64, seq: i64, changed: &[(Entity, String)]) -> QueryResult<i64> {
+    crate::sync::live::notes::member_changed(member_id);
     for entity in Entity::ALL {
         let keys: Vec<&str> = changed.iter().filter(|(e, _)| e == entity).map(|(_, key)| key.as_str()).collect();
         if !keys.is_empty() {

@@ -103,6 +103,8 @@ impl TestApp {
         configure(&mut settings);
         let db = db::open(&url, 4).unwrap_or_else(|e| panic!("cannot open the test database: {e}"));
         let state = AppState::new(db, settings).expect("signing keys");
+        // On PostgreSQL, the live-sync listener too, as `serve` starts it (it ends with the App).
+        handbook::sync::live::listen::spawn(state.db.live(), state.db.url());
         let service = actix_web::test::init_service(app::build(state.clone())).await;
         let service = boxed::service(service.map(|res: ServiceResponse<_>| res.map_into_boxed_body()));
         TestApp { backend, state, service, _database: database, _data_dir: data_dir }
