@@ -208,6 +208,7 @@ async fn sync(
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait);
     let waiter = held.then(|| hub.waiter(member));
     let mut time_is_up = !held;
+    let mut woken = false;
     loop {
         let changed = waiter.as_ref().map(live::Waiter::changed);
         if let Step::Read { committee, after, newest, state_newest } = step(&state, &poll).await? {
@@ -219,7 +220,7 @@ async fn sync(
                 if page.state_position == state_position {
                     // Nothing after `position` concerns this committee up to the page's end.
                     hub.quiet(&committee, position, page.position);
-                    if !time_is_up && !hub.stopping() {
+                    if woken && !time_is_up && !hub.stopping() {
                         // Woken by a change for others: keep holding.
                         wait_for(changed, deadline, &mut time_is_up).await;
                         continue;
@@ -238,6 +239,7 @@ async fn sync(
             return Ok(not_modified(poll.if_none_match.as_deref()));
         }
         wait_for(changed, deadline, &mut time_is_up).await;
+        woken = true;
     }
 }
 
@@ -305,10 +307,20 @@ async fn step(state: &web::Data<AppState>, poll: &Poll) -> Result<Step, AppError
                     && cursor.state_position <= known.state_seq =>
             {
                 let after = Some((cursor.position, cursor.state_position));
-                return Ok(Step::Read { committee: known.committee, after, newest: known.head, state_newest: known.state_seq });
+                return Ok(Step::Read {
+                    committee: known.committee,
+                    after,
+                    newest: known.head,
+                    state_newest: known.state_seq,
+                });
             }
             None => {
-                return Ok(Step::Read { committee: known.committee, after: None, newest: known.head, state_newest: known.state_seq })
+                return Ok(Step::Read {
+                    committee: known.committee,
+                    after: None,
+                    newest: known.head,
+                    state_newest: known.state_seq,
+                })
             }
             Some(_) => {}
         }
@@ -317,7 +329,8 @@ async fn step(state: &web::Data<AppState>, poll: &Poll) -> Result<Step, AppError
     let (seen, member, installation) = (state.clone(), poll.member, poll.installation.clone());
     let context =
         state.db.read_quick(move |conn| installations::sync_context(conn, &seen.seen, member, &installation)).await?;
-    let known = live::Known { committee: Arc::from(context.committee), state_seq: context.state_seq, head: context.newest };
+    let known =
+        live::Known { committee: Arc::from(context.committee), state_seq: context.state_seq, head: context.newest };
     hub.fill(ticket, &poll.installation, &known, context.last_seen);
     let (newest, state_newest) = (known.head, known.state_seq);
     let Some(cursor) = &poll.presented else {

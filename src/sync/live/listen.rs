@@ -97,4 +97,3 @@ fn listen(hub: &Weak<Hub>, conn: &mut PgConnection) -> Option<String> {
         std::thread::sleep(EVERY);
     }
 }
-

@@ -349,7 +349,9 @@ impl Hub {
     pub fn held(&self) -> usize {
         self.shards
             .iter()
-            .map(|shard| lock(shard).members.values().filter_map(|slot| slot.waiting.as_ref()).map(|w| w.1).sum::<usize>())
+            .map(|shard| {
+                lock(shard).members.values().filter_map(|slot| slot.waiting.as_ref()).map(|w| w.1).sum::<usize>()
+            })
             .sum()
     }
 }
@@ -390,5 +392,75 @@ impl Drop for Waiter {
                 shard.members.remove(&self.member);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(head: i64, state_seq: i64) -> Known {
+        Known { committee: Arc::from("HK"), state_seq, head }
+    }
+
+    fn member(id: i64) -> Changes {
+        Changes { members: [id].into(), ..Changes::default() }
+    }
+
+    #[test]
+    fn a_fill_that_raced_a_commit_is_never_stored() {
+        let (hub, seen) = (Hub::new(), SeenLog::default());
+        let at = crate::time::now();
+        // Filled, then found.
+        hub.fill(hub.ticket(1), "a", &known(5, 2), at);
+        assert_eq!(hub.lookup(1, "a", &seen).map(|k| (k.head, k.state_seq)), Some((5, 2)));
+        // A commit for the member: not answered from memory from `begin` on.
+        hub.begin(&member(1));
+        assert!(hub.lookup(1, "a", &seen).is_none());
+        // A read that took its ticket during the commit may not store (the mark), nor after `finish` (generation).
+        let during = hub.ticket(1);
+        hub.fill(hub.ticket(1), "a", &known(5, 2), at);
+        assert!(hub.lookup(1, "a", &seen).is_none());
+        hub.finish(&member(1));
+        hub.fill(during, "a", &known(5, 2), at);
+        assert!(hub.lookup(1, "a", &seen).is_none());
+        // A read that took its ticket before `begin` and stores after `finish`: refused too.
+        let before = hub.ticket(1);
+        hub.begin(&member(1));
+        hub.finish(&member(1));
+        hub.fill(before, "a", &known(5, 2), at);
+        assert!(hub.lookup(1, "a", &seen).is_none());
+        // After the commit: stored.
+        hub.fill(hub.ticket(1), "a", &known(5, 3), at);
+        assert_eq!(hub.lookup(1, "a", &seen).map(|k| k.state_seq), Some(3));
+        // The feed: not trusted while a writer commits, then the head only grows.
+        let feed = Changes { feed: Some(6), ..Changes::default() };
+        hub.begin(&feed);
+        assert!(hub.lookup(1, "a", &seen).is_none());
+        hub.finish(&feed);
+        assert_eq!(hub.lookup(1, "a", &seen).map(|k| k.head), Some(6));
+        hub.fill(hub.ticket(2), "b", &known(4, 0), at);
+        assert_eq!(hub.lookup(2, "b", &seen).map(|k| k.head), Some(6), "a fill never lowers the head");
+        // Everything forgotten (a listener that reconnected): nothing answered until read again.
+        hub.apply(&Changes::everything());
+        assert!(hub.lookup(1, "a", &seen).is_none());
+        hub.fill(hub.ticket(1), "a", &known(6, 3), at);
+        assert!(hub.lookup(1, "a", &seen).is_some());
+    }
+
+    #[test]
+    fn waiters_are_counted_and_woken() {
+        let hub = Arc::new(Hub::new());
+        let waiter = hub.waiter(7);
+        assert_eq!(hub.held(), 1);
+        let changed = waiter.changed();
+        hub.apply(&member(7));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        runtime.block_on(async {
+            tokio::time::timeout(Duration::from_secs(5), changed).await.expect("woken");
+        });
+        drop(waiter);
+        assert_eq!(hub.held(), 0);
+        assert!(hub.shards.iter().all(|shard| lock(shard).members.is_empty()), "nothing left behind");
     }
 }
