@@ -212,14 +212,36 @@ async fn sync(
     loop {
         let changed = waiter.as_ref().map(live::Waiter::changed);
         if let Step::Read { committee, after, newest, state_newest } = step(&state, &poll).await? {
-            let reading = committee.clone();
-            let page =
-                state.db.run(move |conn| Ok(changes::read(conn, &reading, member, after, limit, PAGE_BYTES)?)).await?;
-            let unchanged = page.changes.is_empty() && !page.has_more;
-            if let Some((position, state_position)) = after.filter(|_| unchanged) {
-                if page.state_position == state_position {
-                    // Nothing after `position` concerns this committee up to the page's end.
-                    hub.quiet(&committee, position, page.position);
+            let page = match after {
+                // The member's own state unchanged: the page is the committee's documents after the position, the
+                // same for every device there, read once for all the polls a publish wakes together.
+                Some((position, state_position)) if state_position == state_newest => {
+                    let (reading, db) = (committee.clone(), state.db.clone());
+                    let read = || async move {
+                        let (changes, position, has_more) = db
+                            .run(move |conn| Ok(changes::documents_after(conn, &reading, position, limit, PAGE_BYTES)?))
+                            .await?;
+                        Ok(live::pages::DocumentsPage { changes, position, has_more })
+                    };
+                    let shared = hub.pages.get_or_read(&committee, position, newest, limit, read).await?;
+                    PageView::Shared(shared, state_position)
+                }
+                _ => {
+                    let reading = committee.clone();
+                    PageView::Own(
+                        state
+                            .db
+                            .run(move |conn| Ok(changes::read(conn, &reading, member, after, limit, PAGE_BYTES)?))
+                            .await?,
+                    )
+                }
+            };
+            let (changes, position, state_position, has_more) = page.parts();
+            let unchanged = changes.is_empty() && !has_more;
+            if let Some((from, from_state)) = after.filter(|_| unchanged) {
+                if state_position == from_state {
+                    // Nothing after `from` concerns this committee up to the page's end.
+                    hub.quiet(&committee, from, position);
                     if woken && !time_is_up && !hub.stopping() {
                         // Woken by a change for others: keep holding.
                         wait_for(changed, deadline, &mut time_is_up).await;
@@ -227,13 +249,15 @@ async fn sync(
                     }
                 }
             }
-            let tag = etag(
-                newest.max(page.position),
-                page.position,
-                state_newest.max(page.state_position),
-                page.state_position,
+            let tag = etag(newest.max(position), position, state_newest.max(state_position), state_position);
+            let cursor = cursor::encode(
+                &key,
+                &Cursor { member_id: member, committee: committee.to_string(), position, state_position },
             );
-            return Ok(page_answer(&key, member, &committee, page, &tag));
+            return Ok(HttpResponse::Ok()
+                .insert_header((header::ETAG, etag_header(&tag)))
+                .insert_header((header::CACHE_CONTROL, "private, no-cache"))
+                .json(SyncPageView { changes, cursor, has_more }));
         }
         if time_is_up || hub.stopping() {
             return Ok(not_modified(poll.if_none_match.as_deref()));
@@ -353,20 +377,28 @@ fn not_modified(if_none_match: Option<&str>) -> HttpResponse {
     HttpResponse::NotModified().insert_header((header::ETAG, etag_header(if_none_match.unwrap_or_default()))).finish()
 }
 
-fn page_answer(key: &[u8; 32], member: i64, committee: &str, page: changes::Page, tag: &str) -> HttpResponse {
-    let cursor = cursor::encode(
-        key,
-        &Cursor {
-            member_id: member,
-            committee: committee.to_owned(),
-            position: page.position,
-            state_position: page.state_position,
-        },
-    );
-    HttpResponse::Ok()
-        .insert_header((header::ETAG, etag_header(tag)))
-        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-        .json(SyncPage { changes: page.changes, cursor, has_more: page.has_more })
+/// A page read for this poll, or shared with the polls at the same place (`live::pages`).
+enum PageView {
+    Own(changes::Page),
+    Shared(Arc<live::pages::DocumentsPage>, i64),
+}
+
+impl PageView {
+    /// The changes, the feed and state positions reached, and whether more is left.
+    fn parts(&self) -> (&[changes::Change], i64, i64, bool) {
+        match self {
+            PageView::Own(page) => (&page.changes, page.position, page.state_position, page.has_more),
+            PageView::Shared(page, state_position) => (&page.changes, page.position, *state_position, page.has_more),
+        }
+    }
+}
+
+/// `SyncPage` as it is sent, borrowing its changes.
+#[derive(Serialize)]
+struct SyncPageView<'a> {
+    changes: &'a [changes::Change],
+    cursor: String,
+    has_more: bool,
 }
 
 fn etag_header(value: &str) -> HeaderValue {

@@ -38,6 +38,7 @@
 
 pub mod listen;
 pub mod notes;
+pub mod pages;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -144,6 +145,8 @@ pub struct Hub {
     /// Wakes every held poll: the feed moved, everything changed, or the server is stopping.
     everyone: Notify,
     stopping: AtomicBool,
+    /// Pages shared by polls woken together.
+    pub pages: pages::Pages,
     /// Committee → (position p → q): nothing in the feed after p up to q concerns a member of the committee.
     quiet: Mutex<HashMap<Arc<str>, HashMap<i64, i64>>>,
 }
@@ -166,6 +169,7 @@ impl Hub {
             everyone: Notify::new(),
             stopping: AtomicBool::new(false),
             quiet: Mutex::new(HashMap::new()),
+            pages: pages::Pages::default(),
         }
     }
 
