@@ -182,7 +182,7 @@ impl Hub {
     pub fn lookup(&self, member: i64, installation: &str, seen: &SeenLog) -> Option<Known> {
         let head = {
             let feed = lock(&self.feed);
-            if feed.writers > 0 || !feed.confirmed.is_some_and(|at| at.elapsed() < FRESH_FOR) {
+            if feed.writers > 0 || feed.confirmed.is_none_or(|at| at.elapsed() >= FRESH_FOR) {
                 return None;
             }
             feed.head
