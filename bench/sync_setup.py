@@ -77,6 +77,9 @@ together = time.time() - started
 print(f"== from-scratch sync of the handbook: {one[5]} documents, {one[4] / 1e6:.2f} MB sent gzipped")
 print(f"   one device: {alone:.2f} s;  64 devices at once: {together:.2f} s ({64 * one[4] / together / 1e6:.1f} MB/s)")
 
+with open(f"{work}/devices.json", "w") as stored:  # for bench/live_polls.py
+    json.dump({"admin": admin, "devices": [[t, i, c, e] for t, i, c, e, _, _ in synced]}, stored)
+
 with open(f"{work}/poll.lua", "w") as script:
     script.write("devices = {\n")
     for token, installation, cursor, etag, _, _ in synced:

@@ -8,6 +8,7 @@ pub mod schema;
 pub mod text_enum;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -16,6 +17,7 @@ use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 
 use crate::error::AppError;
 use crate::files;
+use crate::sync::live::{self, notes, Hub};
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -220,7 +222,7 @@ pub fn open(database_url: &str, pool_size: u32) -> Result<Db, OpenError> {
         // finds dead is discarded when it is returned instead (`connection_lost`).
         .test_on_check_out(false)
         .build_unchecked(manager);
-    Ok(Db { pool, url })
+    Ok(Db { pool, url, live: Arc::new(Hub::new()) })
 }
 
 /// The folder of the SQLite file; a folder it creates is private (0700).
@@ -254,11 +256,13 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The pool and what it points at; cheap to clone, shared by every request.
+/// The pool and what it points at, and the instance's memory of what polls need (`live`, which every write
+/// transaction committed through `run` keeps up to date); cheap to clone, shared by every request.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
     url: DbUrl,
+    live: Arc<Hub>,
 }
 
 impl Db {
@@ -270,6 +274,11 @@ impl Db {
         &self.pool
     }
 
+    /// This instance's memory of the feed and the polling devices (`crate::sync::live`).
+    pub fn live(&self) -> &Arc<Hub> {
+        &self.live
+    }
+
     /// Runs blocking database work on the blocking thread pool, never on an actix worker.
     /// The connection is taken inside the closure, so a busy pool never stalls a worker either.
     pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
@@ -278,7 +287,9 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let live = self.live.clone();
         actix_web::web::block(move || {
+            let _scope = notes::Scope::enter(live);
             let mut conn = pool.get()?;
             work(&mut conn)
         })
@@ -296,6 +307,7 @@ impl Db {
     {
         if matches!(self.url, DbUrl::Sqlite(_)) {
             if let Some(mut conn) = self.pool.try_get() {
+                let _scope = notes::Scope::enter(self.live.clone());
                 return work(&mut conn);
             }
         }
@@ -324,8 +336,11 @@ impl DbConnection {
     {
         let nested = match self {
             DbConnection::Sqlite(conn) => in_transaction(conn)?,
-            DbConnection::Postgresql(_) => false,
+            DbConnection::Postgresql(conn) => in_transaction(conn)?,
         };
+        if !nested {
+            notes::began();
+        }
         match self {
             // Nested: a savepoint inside the transaction already open.
             DbConnection::Sqlite(conn) if nested => AnsiTransactionManager::begin_transaction(conn)?,
@@ -333,15 +348,47 @@ impl DbConnection {
             DbConnection::Postgresql(conn) => AnsiTransactionManager::begin_transaction(conn)?,
         }
         match work(self) {
+            Ok(value) if nested => {
+                <DbConnection as Connection>::TransactionManager::commit_transaction(self)?;
+                Ok(value)
+            }
             Ok(value) => {
+                // What polls must learn of this transaction (`crate::sync::live`): sent to every instance's listener
+                // by PostgreSQL at COMMIT, and applied to this instance's memory around the COMMIT.
+                let changes = notes::take();
+                if changes.is_empty() {
+                    <DbConnection as Connection>::TransactionManager::commit_transaction(self)?;
+                    return Ok(value);
+                }
+                if let Err(error) = self.notify(&changes) {
+                    <DbConnection as Connection>::TransactionManager::rollback_transaction(self)?;
+                    return Err(error.into());
+                }
+                let _commit = notes::Commit::begin(changes);
                 <DbConnection as Connection>::TransactionManager::commit_transaction(self)?;
                 Ok(value)
             }
             Err(error) => {
+                if !nested {
+                    notes::take();
+                }
                 <DbConnection as Connection>::TransactionManager::rollback_transaction(self)?;
                 Err(error)
             }
         }
+    }
+
+    /// On PostgreSQL, `pg_notify` of the changes on the live-sync channel, delivered when the transaction commits.
+    fn notify(&mut self, changes: &live::Changes) -> QueryResult<()> {
+        if let DbConnection::Postgresql(pg) = self {
+            for payload in changes.payloads() {
+                diesel::sql_query("SELECT pg_notify($1, $2)")
+                    .bind::<diesel::sql_types::Text, _>(live::listen::CHANNEL)
+                    .bind::<diesel::sql_types::Text, _>(payload)
+                    .execute(pg)?;
+            }
+        }
+        Ok(())
     }
 
     /// Makes `job` exclusive until the end of the current write transaction, across every instance: on PostgreSQL a
@@ -405,8 +452,11 @@ pub fn backup_into(conn: &mut DbConnection, file: &str) -> Result<(), AppError> 
     }
 }
 
-fn in_transaction(conn: &mut diesel::SqliteConnection) -> diesel::QueryResult<bool> {
-    let status = <AnsiTransactionManager as TransactionManager<_>>::transaction_manager_status_mut(conn);
+fn in_transaction<C>(conn: &mut C) -> diesel::QueryResult<bool>
+where
+    C: Connection<TransactionManager = AnsiTransactionManager>,
+{
+    let status = <AnsiTransactionManager as TransactionManager<C>>::transaction_manager_status_mut(conn);
     Ok(status.transaction_depth()?.is_some())
 }
 

@@ -23,6 +23,7 @@ pub struct Metrics {
     pool_connections: IntGauge,
     pool_idle: IntGauge,
     pool_max: IntGauge,
+    held_polls: IntGauge,
 }
 
 impl Metrics {
@@ -40,16 +41,18 @@ impl Metrics {
         let pool_connections = IntGauge::new("db_pool_connections", "Database connections open").expect("valid metric");
         let pool_idle = IntGauge::new("db_pool_idle_connections", "Database connections idle").expect("valid metric");
         let pool_max = IntGauge::new("db_pool_max_connections", "Database connections allowed").expect("valid metric");
+        let held_polls = IntGauge::new("sync_held_polls", "Sync polls held (wait=N) now").expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(pool_connections.clone()),
             Box::new(pool_idle.clone()),
             Box::new(pool_max.clone()),
+            Box::new(held_polls.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
-        Metrics { registry, requests, latency, pool_connections, pool_idle, pool_max }
+        Metrics { registry, requests, latency, pool_connections, pool_idle, pool_max, held_polls }
     }
 
     /// Counts one answered request. `route` is the matched pattern or `unmatched`, never the path.
@@ -102,6 +105,7 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
     metrics.pool_connections.set(i64::from(pool_state.connections));
     metrics.pool_idle.set(i64::from(pool_state.idle_connections));
     metrics.pool_max.set(i64::from(pool.max_size()));
+    metrics.held_polls.set(i64::try_from(state.db.live().held()).unwrap_or(i64::MAX));
 
     let mut text = Vec::new();
     TextEncoder::new().encode(&metrics.registry.gather(), &mut text).expect("encoding into memory cannot fail");

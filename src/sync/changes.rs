@@ -115,6 +115,21 @@ pub fn read(
     Ok(Page { changes, position, state_position, has_more })
 }
 
+/// The documents part of a page after feed position `after` for a member of `committee`: the changes, the position
+/// reached and whether more is left. A page whose member state is known to be unchanged is exactly this, and it is
+/// the same for every member of the committee at that position (`crate::sync::live::pages` shares it).
+pub fn documents_after(
+    conn: &mut DbConnection,
+    committee: &str,
+    after: i64,
+    limit: usize,
+    page_bytes: usize,
+) -> QueryResult<(Vec<Change>, i64, bool)> {
+    let (mut changes, mut bytes) = (Vec::new(), 0);
+    let (position, more) = documents(conn, committee, Some(after), limit, page_bytes, &mut changes, &mut bytes)?;
+    Ok((changes, position, more))
+}
+
 /// Whether a page is full: `limit` changes, or past `page_bytes` (at least one change is always sent).
 fn full(changes: &[Change], bytes: usize, limit: usize, page_bytes: usize) -> bool {
     changes.len() >= limit || (bytes >= page_bytes && !changes.is_empty())

@@ -1,7 +1,7 @@
 //! The feed position: one counter, bumped inside every transaction that changes what members may see.
 //! The UPDATE takes the counter row's lock and holds it until commit, so feed writers commit one after another
 //! and positions become visible in order: a reader that has seen position n has seen everything below n.
-//! (On SQLite, writers are serialised by `BEGIN IMMEDIATE` anyway.)
+//! (On SQLite, writers are serialised by `BEGIN IMMEDIATE` anyway.) Taking a position also notes it for live sync.
 
 use diesel::prelude::*;
 
@@ -11,7 +11,10 @@ use crate::db::DbConnection;
 /// Takes the next position. Call inside a write transaction, before reading what is about to change.
 pub fn next_position(conn: &mut DbConnection) -> QueryResult<i64> {
     diesel::update(feed_state::table.find(1)).set(feed_state::seq.eq(feed_state::seq + 1)).execute(conn)?;
-    current_position(conn)
+    let position = current_position(conn)?;
+    // Held polls wake, and every instance's memory of the head moves, when this transaction commits.
+    crate::sync::live::notes::feed_moved(position);
+    Ok(position)
 }
 
 /// Takes the counter row's lock without spending a position: every writer of what members may see holds it until

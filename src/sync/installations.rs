@@ -11,6 +11,7 @@ use crate::db::text_enum::text_enum;
 use crate::db::DbConnection;
 use crate::error::{AppError, FieldError};
 use crate::org::members::MemberStatus;
+use crate::sync::live::notes as live;
 use crate::sync::seen::SeenLog;
 use crate::time::now;
 
@@ -188,6 +189,9 @@ pub fn register(
         }
         retire_beyond(conn, subject, &id, max_devices, at)?;
         counters::apply_changes(conn, &affected, before)?;
+        for member in &affected {
+            live::member_changed(*member);
+        }
         let view = inst::table.find(&id).select(InstallationView::as_select()).get_result(conn)?;
         Ok((!exists, view))
     })
@@ -236,7 +240,11 @@ pub fn remove(conn: &mut DbConnection, user: &AuthUser, installation_id: &str) -
                         .execute(conn)
                 };
                 match member {
-                    Some(member) => counters::track(conn, member, remove)?,
+                    Some(member) => {
+                        // Its polls, held or to come, learn at once that it is gone (404), on every instance.
+                        live::member_changed(member);
+                        counters::track(conn, member, remove)?
+                    }
                     None => remove(conn)?,
                 };
                 Ok(())
@@ -258,7 +266,9 @@ fn reader_committee(conn: &mut DbConnection, member_id: i64) -> QueryResult<Opti
 
 /// Keeps `reader_committee` of the member's live installations in step with the member, after its committee or
 /// status changed (the member import calls it for every member it moves or whose status it changes).
+/// Notes the member as changed for live sync: a member who left stops syncing at once, on every instance.
 pub fn follow_member(conn: &mut DbConnection, member_id: i64) -> QueryResult<usize> {
+    live::member_changed(member_id);
     let reader = reader_committee(conn, member_id)?;
     diesel::update(inst::table.filter(inst::member_id.eq(member_id)).filter(inst::deleted_at.is_null()))
         .set(inst::reader_committee.eq(reader))
@@ -276,11 +286,13 @@ pub fn list_for_subject(conn: &mut DbConnection, subject: Subject) -> QueryResul
 
 /// What a sync request needs to know before any document is touched, in one read: the member's current
 /// committee (through its live installation with this id), the newest feed position and the member's newest state
-/// log position. Notes in `seen` that the device was seen, at most once a minute (`seen` writes it later).
+/// log position. Notes in `seen` that the device was seen, at most once a minute (`seen` writes it later);
+/// `last_seen` is when it was last seen, this poll included if it was noted.
 pub struct SyncContext {
     pub committee: String,
     pub newest: i64,
     pub state_seq: i64,
+    pub last_seen: NaiveDateTime,
 }
 
 pub fn sync_context(
@@ -292,7 +304,7 @@ pub fn sync_context(
     let unknown = || AppError::NotFound;
     let id = parse_id(installation_id).ok_or_else(unknown)?;
     let newest = feed_state::table.select(feed_state::seq).single_value().assume_not_null();
-    let (committee, last_seen, newest, state_seq): (String, NaiveDateTime, i64, i64) = inst::table
+    let (committee, mut last_seen, newest, state_seq): (String, NaiveDateTime, i64, i64) = inst::table
         .inner_join(members::table)
         .filter(inst::installation_id.eq(&id))
         .filter(inst::member_id.eq(member_id))
@@ -305,8 +317,9 @@ pub fn sync_context(
     let at = now();
     if (at - last_seen).num_seconds() >= SEEN_EVERY_SECONDS {
         seen.note(&id, at);
+        last_seen = at;
     }
-    Ok(SyncContext { committee, newest, state_seq })
+    Ok(SyncContext { committee, newest, state_seq, last_seen })
 }
 
 /// Records that the device has applied everything up to `position` (never moving backwards).

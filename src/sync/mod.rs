@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod demo;
 pub mod feed;
 pub mod installations;
+pub mod live;
 pub mod push;
 pub mod routes;
 pub mod seen;

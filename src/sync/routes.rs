@@ -1,5 +1,7 @@
 //! HTTP in and out for devices: installations, the sync feed and acknowledgements.
 
+use std::sync::Arc;
+
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Compress;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -16,6 +18,7 @@ use super::changes::{self, PAGE_BYTES};
 use super::cursor::{self, Cursor};
 use super::delivery::{self as deliveries, Delivery};
 use super::installations;
+use super::live;
 
 pub const INSTALLATION_HEADER: &str = "x-installation-id";
 pub const DEFAULT_LIMIT: usize = 200;
@@ -127,6 +130,11 @@ struct SyncQuery {
     /// Changes per page (default 200).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
+    /// Live sync: when nothing is new (a `cursor` and a matching `If-None-Match`), hold the request up to this many
+    /// seconds and answer 200 as soon as a change for the member commits, on any instance; 304 when the time is up
+    /// or the server is stopping. 0 or none: answer at once.
+    #[param(minimum = 0, maximum = 60)]
+    wait: Option<i64>,
 }
 
 /// The newest positions (documents, member state) and the device's: equal when nothing at all is new.
@@ -143,7 +151,8 @@ struct SyncPage {
     has_more: bool,
 }
 
-/// Member: the changes after `cursor` (none: from scratch), with 304 when nothing at all is new.
+/// Member: the changes after `cursor` (none: from scratch), with 304 when nothing at all is new; with `wait`, a
+/// poll with nothing new is held until something is (or the time is up).
 #[utoipa::path(
     get,
     path = "/api/v1/sync",
@@ -153,7 +162,7 @@ struct SyncPage {
     params(SyncQuery, ("X-Installation-Id" = String, Header, description = "The device's registered installation id"), ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the previous answer")),
     responses(
         (status = 200, description = "The changes after `cursor`; honours `Accept-Encoding: gzip`", body = SyncPage, headers(("ETag" = String, description = "Send it back as `If-None-Match` to get 304 when nothing is new"))),
-        (status = 304, description = "Nothing new since the `If-None-Match` ETag", headers(("ETag" = String))),
+        (status = 304, description = "Nothing new since the `If-None-Match` ETag (with `wait`: nothing new within the time, or the server is stopping)", headers(("ETag" = String))),
         p::sets::StaffQuery,
         (status = 404, response = p::NotFound),
         (status = 410, response = p::Gone),
@@ -166,11 +175,16 @@ async fn sync(
     query: web::Query<SyncQuery>,
 ) -> Result<HttpResponse, AppError> {
     let member = member_id(&user)?;
-    let installation = installation_header(&req)?;
+    let installation = installations::parse_id(&installation_header(&req)?).ok_or(AppError::NotFound)?;
     let limit = match query.limit {
         None => DEFAULT_LIMIT,
         Some(n) if (1..=MAX_LIMIT as i64).contains(&n) => n as usize,
         Some(_) => return Err(AppError::validation("limit", format!("must be between 1 and {MAX_LIMIT}"))),
+    };
+    let wait = match query.wait {
+        None => 0,
+        Some(n) if (0..=live::MAX_WAIT as i64).contains(&n) => n as u64,
+        Some(_) => return Err(AppError::validation("wait", format!("must be between 0 and {}", live::MAX_WAIT))),
     };
     let key = *state.auth.keys.cursor_key();
     let presented = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
@@ -185,42 +199,206 @@ async fn sync(
         None => None,
     };
     let if_none_match = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let poll = Poll { member, installation, presented, if_none_match };
 
-    // Most polls end here, with 304: one read by key, on the worker itself where the backend allows it.
-    let seen = state.clone();
-    let context =
-        state.db.read_quick(move |conn| installations::sync_context(conn, &seen.seen, member, &installation)).await?;
-    let (committee, newest, state_newest) = (context.committee, context.newest, context.state_seq);
-    let after = match &presented {
-        Some(cursor) if cursor.committee != committee => {
-            return Err(cursor_expired("you have moved to another committee"))
+    // A poll is held only when it would otherwise answer 304; registered before its first check, so that a change
+    // committed between the check and the wait still wakes it.
+    let hub = state.db.live().clone();
+    let held = wait > 0 && poll.presented.is_some() && poll.if_none_match.is_some() && !hub.stopping();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait);
+    let waiter = held.then(|| hub.waiter(member));
+    let mut time_is_up = !held;
+    let mut woken = false;
+    loop {
+        let changed = waiter.as_ref().map(live::Waiter::changed);
+        if let Step::Read { committee, after, newest, state_newest } = step(&state, &poll).await? {
+            let page = match after {
+                // The member's own state unchanged: the page is the committee's documents after the position, the
+                // same for every device there, read once for all the polls a publish wakes together.
+                Some((position, state_position)) if state_position == state_newest => {
+                    let (reading, db) = (committee.clone(), state.db.clone());
+                    let read = || async move {
+                        let (changes, position, has_more) = db
+                            .run(move |conn| Ok(changes::documents_after(conn, &reading, position, limit, PAGE_BYTES)?))
+                            .await?;
+                        Ok(live::pages::DocumentsPage { changes, position, has_more })
+                    };
+                    let shared = hub.pages.get_or_read(&committee, position, newest, limit, read).await?;
+                    PageView::Shared(shared, state_position)
+                }
+                _ => {
+                    let reading = committee.clone();
+                    PageView::Own(
+                        state
+                            .db
+                            .run(move |conn| Ok(changes::read(conn, &reading, member, after, limit, PAGE_BYTES)?))
+                            .await?,
+                    )
+                }
+            };
+            let (changes, position, state_position, has_more) = page.parts();
+            let unchanged = changes.is_empty() && !has_more;
+            if let Some((from, from_state)) = after.filter(|_| unchanged) {
+                if state_position == from_state {
+                    // Nothing after `from` concerns this committee up to the page's end.
+                    hub.quiet(&committee, from, position);
+                    if woken && !time_is_up && !hub.stopping() {
+                        // Woken by a change for others: keep holding.
+                        wait_for(changed, deadline, &mut time_is_up).await;
+                        continue;
+                    }
+                }
+            }
+            let tag = etag(newest.max(position), position, state_newest.max(state_position), state_position);
+            let cursor = cursor::encode(
+                &key,
+                &Cursor { member_id: member, committee: committee.to_string(), position, state_position },
+            );
+            return Ok(HttpResponse::Ok()
+                .insert_header((header::ETAG, etag_header(&tag)))
+                .insert_header((header::CACHE_CONTROL, "private, no-cache"))
+                .json(SyncPageView { changes, cursor, has_more }));
         }
-        Some(cursor) => Some((cursor.position, cursor.state_position)),
-        None => None,
+        if time_is_up || hub.stopping() {
+            return Ok(not_modified(poll.if_none_match.as_deref()));
+        }
+        wait_for(changed, deadline, &mut time_is_up).await;
+        woken = true;
+    }
+}
+
+/// Until `changed` resolves or the deadline passes (then `time_is_up`).
+async fn wait_for(
+    changed: Option<impl std::future::Future<Output = ()>>,
+    deadline: tokio::time::Instant,
+    time_is_up: &mut bool,
+) {
+    let Some(changed) = changed else {
+        *time_is_up = true;
+        return;
     };
-    if let Some((position, state_position)) = after {
-        if position > newest || state_position > state_newest {
-            return Err(cursor_expired("this cursor is from another state of the handbook"));
-        }
-        let current = etag(newest, position, state_newest, state_position);
-        if position == newest && state_position == state_newest && if_none_match.as_deref() == Some(current.as_str()) {
-            return Ok(HttpResponse::NotModified()
-                .insert_header((header::ETAG, etag_header(&if_none_match.unwrap_or_default())))
-                .finish());
+    tokio::select! {
+        _ = changed => {},
+        _ = tokio::time::sleep_until(deadline) => *time_is_up = true,
+    }
+}
+
+/// One sync request, as presented.
+struct Poll {
+    member: i64,
+    installation: String,
+    presented: Option<Cursor>,
+    if_none_match: Option<String>,
+}
+
+/// What a poll comes to before any document is read.
+enum Step {
+    /// 304 (or hold).
+    NothingNew,
+    /// Read the changes after `after` for a member of `committee`.
+    Read { committee: Arc<str>, after: Option<(i64, i64)>, newest: i64, state_newest: i64 },
+}
+
+/// Whether `known` says that nothing at all is new for the device's cursor and ETag: the same committee and state
+/// position, and a feed position at the head or with nothing for the committee up to it (`Hub::quiet_until`).
+fn nothing_new(hub: &live::Hub, known: &live::Known, cursor: &Cursor, if_none_match: Option<&str>) -> bool {
+    if cursor.committee != *known.committee || cursor.state_position != known.state_seq || cursor.position > known.head
+    {
+        return false;
+    }
+    let newest = if cursor.position < known.head && hub.quiet_until(&known.committee, cursor.position) >= known.head {
+        cursor.position
+    } else {
+        known.head
+    };
+    cursor.position == newest
+        && if_none_match == Some(etag(newest, cursor.position, known.state_seq, cursor.state_position).as_str())
+}
+
+/// Most polls end here with "nothing new", answered from this instance's memory (`crate::sync::live`) without the
+/// database. Memory only ever says "nothing new", or "read after the cursor" when it is consistent with the cursor;
+/// every other answer (404, 410) comes from one read by key, on the worker itself where the backend allows it.
+async fn step(state: &web::Data<AppState>, poll: &Poll) -> Result<Step, AppError> {
+    let hub = state.db.live();
+    if let Some(known) = hub.lookup(poll.member, &poll.installation, &state.seen) {
+        match &poll.presented {
+            Some(cursor) if nothing_new(hub, &known, cursor, poll.if_none_match.as_deref()) => {
+                return Ok(Step::NothingNew)
+            }
+            Some(cursor)
+                if cursor.committee == *known.committee
+                    && cursor.position <= known.head
+                    && cursor.state_position <= known.state_seq =>
+            {
+                let after = Some((cursor.position, cursor.state_position));
+                return Ok(Step::Read {
+                    committee: known.committee,
+                    after,
+                    newest: known.head,
+                    state_newest: known.state_seq,
+                });
+            }
+            None => {
+                return Ok(Step::Read {
+                    committee: known.committee,
+                    after: None,
+                    newest: known.head,
+                    state_newest: known.state_seq,
+                })
+            }
+            Some(_) => {}
         }
     }
-    let reading = committee.clone();
-    let page = state.db.run(move |conn| Ok(changes::read(conn, &reading, member, after, limit, PAGE_BYTES)?)).await?;
-    let cursor = cursor::encode(
-        &key,
-        &Cursor { member_id: member, committee, position: page.position, state_position: page.state_position },
-    );
-    let tag =
-        etag(newest.max(page.position), page.position, state_newest.max(page.state_position), page.state_position);
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag_header(&tag)))
-        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-        .json(SyncPage { changes: page.changes, cursor, has_more: page.has_more }))
+    let ticket = hub.ticket(poll.member);
+    let (seen, member, installation) = (state.clone(), poll.member, poll.installation.clone());
+    let context =
+        state.db.read_quick(move |conn| installations::sync_context(conn, &seen.seen, member, &installation)).await?;
+    let known =
+        live::Known { committee: Arc::from(context.committee), state_seq: context.state_seq, head: context.newest };
+    hub.fill(ticket, &poll.installation, &known, context.last_seen);
+    let (newest, state_newest) = (known.head, known.state_seq);
+    let Some(cursor) = &poll.presented else {
+        return Ok(Step::Read { committee: known.committee, after: None, newest, state_newest });
+    };
+    if cursor.committee != *known.committee {
+        return Err(cursor_expired("you have moved to another committee"));
+    }
+    if cursor.position > known.head || cursor.state_position > known.state_seq {
+        return Err(cursor_expired("this cursor is from another state of the handbook"));
+    }
+    if nothing_new(hub, &known, cursor, poll.if_none_match.as_deref()) {
+        return Ok(Step::NothingNew);
+    }
+    let after = Some((cursor.position, cursor.state_position));
+    Ok(Step::Read { committee: known.committee, after, newest, state_newest })
+}
+
+fn not_modified(if_none_match: Option<&str>) -> HttpResponse {
+    HttpResponse::NotModified().insert_header((header::ETAG, etag_header(if_none_match.unwrap_or_default()))).finish()
+}
+
+/// A page read for this poll, or shared with the polls at the same place (`live::pages`).
+enum PageView {
+    Own(changes::Page),
+    Shared(Arc<live::pages::DocumentsPage>, i64),
+}
+
+impl PageView {
+    /// The changes, the feed and state positions reached, and whether more is left.
+    fn parts(&self) -> (&[changes::Change], i64, i64, bool) {
+        match self {
+            PageView::Own(page) => (&page.changes, page.position, page.state_position, page.has_more),
+            PageView::Shared(page, state_position) => (&page.changes, page.position, *state_position, page.has_more),
+        }
+    }
+}
+
+/// `SyncPage` as it is sent, borrowing its changes.
+#[derive(Serialize)]
+struct SyncPageView<'a> {
+    changes: &'a [changes::Change],
+    cursor: String,
+    has_more: bool,
 }
 
 fn etag_header(value: &str) -> HeaderValue {

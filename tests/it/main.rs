@@ -30,6 +30,7 @@ mod foundation;
 mod installations;
 mod instances;
 mod jobs;
+mod live_sync;
 mod meetings;
 mod migrations;
 mod nul;

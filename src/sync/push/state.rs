@@ -102,6 +102,7 @@ pub struct ReadConfirmation {
 /// positions become visible in order, never skipped. A transaction that records changes of several members calls it
 /// in ascending member id order ([`append_each`]), so that two of them never wait for each other's locks.
 pub fn append(conn: &mut DbConnection, member_id: i64, changed: &[(Entity, String)]) -> QueryResult<i64> {
+    crate::sync::live::notes::member_changed(member_id);
     let count = changed.len() as i64;
     diesel::update(members::table.find(member_id))
         .set(members::state_seq.eq(members::state_seq + count))

@@ -152,6 +152,8 @@ impl TestApp {
         let blobs = BlobStore::from_settings_and_env(&settings, env).expect("the attachment store");
         blobs.check().await.expect("the attachment store answers");
         let state = AppState::with_blobs(db, settings, blobs).expect("signing keys");
+        // On PostgreSQL, the live-sync listener too, as `serve` starts it (it ends with the App).
+        handbook::sync::live::listen::spawn(state.db.live(), state.db.url());
         let service = actix_web::test::init_service(app::build(state.clone())).await;
         let service = boxed::service(service.map(|res: ServiceResponse<_>| res.map_into_boxed_body()));
         TestApp { backend, state, service, _database: database, _data_dir: data_dir }
