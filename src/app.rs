@@ -12,7 +12,7 @@ use crate::openapi::{self, routes::Routes};
 use crate::ops;
 use crate::org;
 use crate::state::AppState;
-use crate::{audit, content, coverage, reading, sync};
+use crate::{audit, content, coverage, meetings, reading, sync};
 
 /// Largest JSON request body.
 pub const JSON_LIMIT: usize = 1024 * 1024;
@@ -57,6 +57,8 @@ pub fn routes() -> Routes {
     sync::routes::routes(&mut routes);
     coverage::routes::routes(&mut routes);
     reading::routes::routes(&mut routes);
+    // Before `/api/v1/meetings/{id}`, whose pattern would take `stats` for an id.
+    meetings::stats::routes(&mut routes);
     openapi::routes(&mut routes);
     routes
 }

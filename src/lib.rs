@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod files;
+pub mod meetings;
 pub mod openapi;
 pub mod ops;
 pub mod org;

@@ -234,6 +234,9 @@ fn matrix() -> Vec<Row> {
         ("/api/v1/coverage/history", Method::GET, "/api/v1/coverage/history", "", STAFF_200),
         ("/api/v1/coverage/{code}", Method::GET, "/api/v1/coverage/HK", "", STAFF_OF_A),
         ("/api/v1/coverage/{code}/not-installed", Method::GET, "/api/v1/coverage/HK/not-installed", "", STAFF_OF_A),
+        // An officer's own committee by default; committee A asked for: B's officer is told it does not exist.
+        ("/api/v1/meetings/stats", Method::GET, "/api/v1/meetings/stats?committee=HK", "", STAFF_OF_A),
+        ("/api/v1/meetings/stats/cells-without", Method::GET, "/api/v1/meetings/stats/cells-without", "", STAFF_200),
         ("/api/v1/reading", Method::GET, "/api/v1/reading", "", STAFF_200),
         ("/api/v1/reading/{document_id}", Method::GET, "/api/v1/reading/{doc}", "", STAFF_OF_A),
         ("/api/v1/reading/{document_id}/{code}", Method::GET, "/api/v1/reading/{doc}/HK", "", STAFF_OF_A),

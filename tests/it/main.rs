@@ -29,6 +29,7 @@ mod foundation;
 mod installations;
 mod instances;
 mod jobs;
+mod meeting_stats;
 mod migrations;
 mod nul;
 mod openapi;
