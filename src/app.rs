@@ -59,6 +59,7 @@ pub fn routes() -> Routes {
     reading::routes::routes(&mut routes);
     // Before `/api/v1/meetings/{id}`, whose pattern would take `stats` for an id.
     meetings::stats::routes(&mut routes);
+    meetings::routes::routes(&mut routes);
     openapi::routes(&mut routes);
     routes
 }

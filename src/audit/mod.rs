@@ -272,7 +272,12 @@ const CSV_BATCH: i64 = 1000;
 pub fn actor_name(conn: &mut DbConnection, actor: &AuthUser) -> QueryResult<String> {
     let login = match actor.subject {
         Subject::Staff(id) => staff::table.find(id).select(staff::login).get_result(conn).optional()?,
-        Subject::Member(_) => None,
+        // A secretary managing its cell's meetings: its card number.
+        Subject::Member(id) => crate::db::schema::members::table
+            .find(id)
+            .select(crate::db::schema::members::card_number)
+            .get_result(conn)
+            .optional()?,
     };
     Ok(login.unwrap_or_else(|| actor.subject.to_string()))
 }

@@ -64,19 +64,17 @@ impl Period {
     /// alone: until the end of its month; `to` alone: from the start of the month it ends). 422 naming each field
     /// that is not a date or a time, and `to` when it is not after `from`.
     pub fn parse(from: Option<&str>, to: Option<&str>, now: NaiveDateTime) -> Result<Period, AppError> {
-        let mut errors = Vec::new();
-        let mut instant = |field: &str, text: Option<&str>| match text.map(str::trim).filter(|t| !t.is_empty()) {
+        let mut errors: Vec<FieldError> = Vec::new();
+        let mut instant = |field: &str, text: Option<&str>| match text.filter(|t| !t.trim().is_empty()) {
             None => None,
-            Some(text) => {
-                let at = NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                    .ok()
-                    .map(start_of_hanoi_day)
-                    .or_else(|| chrono::DateTime::parse_from_rfc3339(text).ok().map(|at| at.naive_utc()));
-                if at.is_none() {
-                    errors.push(FieldError::new(field, "must be a date YYYY-MM-DD or an RFC 3339 time"));
+            Some(text) => match super::parse_instant(field, text) {
+                Ok(at) => Some(at),
+                Err(AppError::Validation(problems)) => {
+                    errors.extend(problems);
+                    None
                 }
-                at
-            }
+                Err(_) => None,
+            },
         };
         let (from, to) = (instant("from", from), instant("to", to));
         if !errors.is_empty() {

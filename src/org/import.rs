@@ -25,11 +25,13 @@ use crate::text;
 use crate::time::now;
 
 use super::members::MemberStatus;
+use crate::meetings::invitees::{Moves, Place};
+use crate::meetings::Position;
 
 /// At most this many row errors are reported; the total is always counted.
 pub const MAX_REPORTED_ERRORS: usize = 1_000;
 const REQUIRED: [&str; 6] = ["card_number", "full_name", "committee_code", "unit", "cell", "status"];
-const OPTIONAL: [&str; 2] = ["birth_date", "phone"];
+const OPTIONAL: [&str; 3] = ["birth_date", "phone", "position"];
 
 /// One valid row, as it will be stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +44,8 @@ pub struct MemberRow {
     pub status: MemberStatus,
     pub birth_date: Option<NaiveDate>,
     pub phone: Option<String>,
+    /// Secretary or deputy secretary of its own cell: manages the cell's meetings. A file without it clears it.
+    pub position: Option<Position>,
 }
 
 /// What an import did (or, with `dry_run`, would do).
@@ -95,6 +99,7 @@ pub enum Problem {
     Status,
     BirthDate,
     Phone,
+    Position,
     CardRepeated { card_number: String, first_line: u64 },
     OtherCommittee { card_number: String },
 }
@@ -118,6 +123,7 @@ impl Problem {
             Problem::Status => "must be eligible, exempt or left".into(),
             Problem::BirthDate => "must be a date YYYY-MM-DD".into(),
             Problem::Phone => "must be a phone number of at most 20 digits and + - . ( )".into(),
+            Problem::Position => "must be empty, secretary or deputy_secretary".into(),
             Problem::CardRepeated { card_number, first_line } => {
                 format!("{card_number} appears again (first on line {first_line})")
             }
@@ -149,6 +155,9 @@ impl Problem {
             }
             Problem::BirthDate => "Ngày sinh phải viết dạng năm-tháng-ngày, ví dụ 1975-04-30.".into(),
             Problem::Phone => "Số điện thoại tối đa 20 ký tự, chỉ gồm chữ số và + - . ( ).".into(),
+            Problem::Position => {
+                "Chức vụ phải để trống, hoặc là secretary (bí thư chi bộ) hay deputy_secretary (phó bí thư).".into()
+            }
             Problem::CardRepeated { card_number, first_line } => {
                 format!("Số thẻ {card_number} bị lặp lại (đã có ở dòng {first_line}).")
             }
@@ -392,14 +401,22 @@ fn validate_row(
             None
         }
     };
-    Some(MemberRow { unit, cell, card_number, full_name, committee_code, status, birth_date, phone })
+    let position = match field("position").to_lowercase() {
+        empty if empty.is_empty() => None,
+        text => text.parse::<Position>().map(Some).unwrap_or_else(|_| {
+            problem("position", Problem::Position);
+            None
+        }),
+    };
+    Some(MemberRow { unit, cell, card_number, full_name, committee_code, status, birth_date, phone, position })
 }
 
 pub fn known_committees(conn: &mut DbConnection) -> QueryResult<HashSet<String>> {
     Ok(committees::table.select(committees::code).load::<String>(conn)?.into_iter().collect())
 }
 
-type Existing = (i64, String, String, String, String, String, MemberStatus, Option<NaiveDate>, Option<String>);
+type Existing =
+    (i64, String, String, String, String, String, MemberStatus, Option<NaiveDate>, Option<String>, Option<Position>);
 
 /// Files this large compare against every member in one scan rather than in chunks of card numbers.
 const FULL_SCAN_ROWS: usize = 20_000;
@@ -427,9 +444,10 @@ fn existing_members(conn: &mut DbConnection, rows: &[MemberRow]) -> QueryResult<
                 members::status,
                 members::birth_date,
                 members::phone,
+                members::position,
             ))
             .load(conn)?;
-        for (id, card_number, full_name, committee_code, unit, cell, status, birth_date, phone) in existing {
+        for (id, card_number, full_name, committee_code, unit, cell, status, birth_date, phone, position) in existing {
             let row = MemberRow {
                 card_number: card_number.clone(),
                 full_name,
@@ -439,6 +457,7 @@ fn existing_members(conn: &mut DbConnection, rows: &[MemberRow]) -> QueryResult<
                 status,
                 birth_date,
                 phone,
+                position,
             };
             found.insert(card_number, (id, row));
         }
@@ -458,6 +477,7 @@ struct NewMember<'a> {
     status: MemberStatus,
     birth_date: Option<NaiveDate>,
     phone: Option<&'a str>,
+    position: Option<Position>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
 }
@@ -474,6 +494,7 @@ impl<'a> NewMember<'a> {
             status: row.status,
             birth_date: row.birth_date,
             phone: row.phone.as_deref(),
+            position: row.position,
             created_at: at,
             updated_at: at,
         }
@@ -580,6 +601,13 @@ pub fn apply(
         }
         tracing::debug!(rows = new_rows.len(), ms = started.elapsed().as_millis() as u64, "import: inserted");
         let mut touched: HashSet<&str> = new_rows.iter().map(|r| r.committee_code.as_str()).collect();
+        let place = |row: &MemberRow| Place::new(&row.committee_code, &row.unit, &row.cell, row.status);
+        let mut moves = Moves::default();
+        for row in &new_rows {
+            moves.member_created(&row.card_number, place(row));
+        }
+        // Member rows are locked in ascending id order, as every writer of several members' rows does.
+        changed.sort_by_key(|(id, _, _)| *id);
         for (id, old, row) in &changed {
             // Its reads of required documents count where it is now, and only while it is eligible.
             crate::reading::counters::member_moved(
@@ -588,6 +616,8 @@ pub fn apply(
                 &Seat::new(&old.committee_code, &old.unit, &old.cell, old.status),
                 &Seat::new(&row.committee_code, &row.unit, &row.cell, row.status),
             )?;
+            // Its meeting invitations follow it (applied below, once every member row is locked).
+            moves.member_moved(*id, place(old), place(row));
             diesel::update(members::table.find(*id))
                 .set((
                     members::full_name.eq(&row.full_name),
@@ -598,6 +628,7 @@ pub fn apply(
                     members::status.eq(row.status),
                     members::birth_date.eq(row.birth_date),
                     members::phone.eq(&row.phone),
+                    members::position.eq(row.position),
                     members::updated_at.eq(at),
                 ))
                 .execute(conn)?;
@@ -612,6 +643,7 @@ pub fn apply(
             touched.insert(&old.committee_code);
             touched.insert(&row.committee_code);
         }
+        moves.apply(conn, at)?;
         let touched: Vec<String> = touched.into_iter().map(str::to_owned).collect();
         let started = std::time::Instant::now();
         crate::coverage::counters::recount(conn, &touched, at)?;

@@ -7,7 +7,7 @@
 //! nothing and sends only upserts: the device replaces its whole set with them.
 //!
 //! Once the documents are exhausted, a page goes on with the member's own state (bookmarks, notes, progress,
-//! reads): each row of the member's state log above the device's state position becomes the entity's current value
+//! reads, meetings and answers): each row of the member's state log above the device's state position becomes the entity's current value
 //! (or a delete when it is gone). From scratch, that is the member's whole state. `has_more` covers both parts.
 
 use std::collections::HashSet;
@@ -19,6 +19,7 @@ use crate::content::reading::LiveDocument;
 use crate::content::states::LiveState;
 use crate::db::schema::{document_audience as aud, document_reach as reach, documents as d};
 use crate::db::DbConnection;
+use crate::meetings::{MeetingEntry, MeetingKey, RsvpEntry};
 
 use super::feed;
 use super::push::state::{self, Bookmark, BookmarkKey, Note, NoteKey, Progress, ReadConfirmation};
@@ -61,6 +62,21 @@ pub enum Change {
     #[serde(rename = "upsert")]
     UpsertRead {
         read: ReadConfirmation,
+    },
+    /// A meeting the member is invited to (a cancelled one too, with `status: "cancelled"`).
+    #[serde(rename = "upsert")]
+    UpsertMeeting {
+        meeting: MeetingEntry,
+    },
+    /// A meeting the member is no longer invited to (it left the cell).
+    #[serde(rename = "delete")]
+    DeleteMeeting {
+        meeting: MeetingKey,
+    },
+    /// The member's answer to a meeting.
+    #[serde(rename = "upsert")]
+    UpsertRsvp {
+        rsvp: RsvpEntry,
     },
 }
 

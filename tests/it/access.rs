@@ -15,7 +15,8 @@ const CALLERS: [&str; 9] =
     ["anonymous", "member A", "member B", "officer A", "officer B", "admin", "expired", "other key", "alg none"];
 
 /// (route pattern, method, concrete path, body, expected status per caller in CALLERS order).
-/// A body of `csv:` sends the rest as text/csv; LOGIN, ACTIVATE, INSTALL, PDF, SYNC and PUSH are made per caller.
+/// A body of `csv:` sends the rest as text/csv; LOGIN, ACTIVATE, INSTALL, PDF, SYNC and PUSH are made per caller;
+/// `{soon}` in a JSON body is a time a week ahead.
 type Row = (&'static str, Method, &'static str, &'static str, [u16; 9]);
 
 fn matrix() -> Vec<Row> {
@@ -246,6 +247,53 @@ fn matrix() -> Vec<Row> {
             "/api/v1/reading/{doc}/HK/not-read",
             "",
             STAFF_OF_A,
+        ),
+        // Meetings of committee A's cell "Chi bộ 1", where member A is invited: no member here has a position
+        // (tests/it/meetings.rs has the secretaries' matrix); B's officer may not name A's cell (422) and is told
+        // A's meeting does not exist.
+        (
+            "/api/v1/meetings",
+            Method::POST,
+            "/api/v1/meetings",
+            r#"{"committee_code": "HK", "unit": "Phường Hàng Bạc", "cell": "Chi bộ 1", "title": "Sinh hoạt chi bộ", "starts_at": "{soon}", "location": "Hội trường", "agenda": "1. Nghị quyết"}"#,
+            [401, 403, 403, 201, 422, 201, 401, 401, 401],
+        ),
+        ("/api/v1/meetings", Method::GET, "/api/v1/meetings", "", [401, 403, 403, 200, 200, 200, 401, 401, 401]),
+        (
+            "/api/v1/meetings/attachments",
+            Method::POST,
+            "/api/v1/meetings/attachments?name=a.pdf",
+            "PDF",
+            [401, 403, 403, 201, 201, 201, 401, 401, 401],
+        ),
+        (
+            "/api/v1/meetings/{id}",
+            Method::GET,
+            "/api/v1/meetings/{meeting}",
+            "",
+            [401, 200, 404, 200, 404, 200, 401, 401, 401],
+        ),
+        (
+            "/api/v1/meetings/{id}",
+            Method::PATCH,
+            "/api/v1/meetings/{meeting}",
+            r#"{"location": "Nhà văn hoá"}"#,
+            [401, 403, 403, 200, 404, 200, 401, 401, 401],
+        ),
+        (
+            "/api/v1/meetings/{id}/attendance",
+            Method::PUT,
+            "/api/v1/meetings/{meeting}/attendance",
+            r#"{"records": [{"card_number": "100000001", "attendance": "present"}]}"#,
+            [401, 403, 403, 200, 404, 200, 401, 401, 401],
+        ),
+        // Cancelling again changes nothing: 200.
+        (
+            "/api/v1/meetings/{id}/cancel",
+            Method::POST,
+            "/api/v1/meetings/{meeting}/cancel",
+            "",
+            [401, 403, 403, 200, 404, 200, 401, 401, 401],
         ),
         // Anyone may call these; bad credentials are 401 for all alike.
         ("/api/v1/auth/login", Method::POST, "/api/v1/auth/login", "LOGIN", [401; 9]),
@@ -520,6 +568,8 @@ struct Fixture {
     tokens: Vec<Option<String>>,
     document: String,
     sha256: String,
+    /// A meeting of member A's cell, started an hour ago.
+    meeting: String,
     installations: Vec<Option<String>>,
 }
 
@@ -569,6 +619,13 @@ async fn fixture(app: &TestApp) -> Fixture {
         app.post_as(&officer_a, &format!("/api/v1/admin/documents/{document}/publish"), &json!({})).await.status,
         200
     );
+    // A meeting of member A's cell that has started: attendance may be recorded.
+    let starts_at = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let meeting = json!({"committee_code": "HK", "unit": "Phường Hàng Bạc", "cell": "Chi bộ 1", "title": "Sinh hoạt",
+        "starts_at": starts_at, "location": "Hội trường", "agenda": ""});
+    let created = app.post_as(&admin, "/api/v1/meetings", &meeting).await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let meeting = created.json()["id"].as_str().unwrap().to_owned();
     let mut installations = vec![None; CALLERS.len()];
     for (index, token) in [(1, &member_a), (2, &member_b)] {
         let id = uuid::Uuid::new_v4().to_string();
@@ -589,6 +646,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         ],
         document,
         sha256,
+        meeting,
         installations,
     }
 }
@@ -602,6 +660,7 @@ both_backends! {
                 let path = path
                     .replace("{doc}", &fixture.document)
                     .replace("{sha}", &fixture.sha256)
+                    .replace("{meeting}", &fixture.meeting)
                     .replace("{inst_a}", fixture.installations[1].as_deref().unwrap());
                 let mut request = TestRequest::default().method(method.clone()).uri(&path);
                 if let Some(token) = token {
@@ -626,7 +685,10 @@ both_backends! {
                         if body == "PUSH" { request.set_json(json!({"mutations": []})) } else { request }
                     }
                     "" => request,
-                    json_text => request.insert_header(("content-type", "application/json")).set_payload(json_text.to_owned()),
+                    // `{soon}`: a week ahead (a meeting starts at most two years ahead).
+                    json_text => request
+                        .insert_header(("content-type", "application/json"))
+                        .set_payload(json_text.replace("{soon}", &(chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339())),
                 };
                 let answer = app.send(request).await;
                 if answer.status.as_u16() != expected[index] {

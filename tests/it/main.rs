@@ -30,6 +30,7 @@ mod installations;
 mod instances;
 mod jobs;
 mod meeting_stats;
+mod meetings;
 mod migrations;
 mod nul;
 mod openapi;

@@ -1,5 +1,6 @@
 //! Attachments: uploaded once, stored content-addressed by SHA-256 in `<data dir>/attachments/`, deduplicated,
-//! and served with ETag, Range and immutable caching to callers who may see a document that uses them.
+//! and served with ETag, Range and immutable caching to callers who may see a document that uses them (or a
+//! meeting: `crate::meetings::may_download_material`).
 //!
 //! This module holds the routes and their handlers; the bytes themselves are the blob store's (`store`), the
 //! allowed types and their recognition `sniff`'s, and the conditional and ranged download `serve`'s.
@@ -66,7 +67,7 @@ const WRITE_CHUNK: usize = 256 * 1024;
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-struct UploadQuery {
+pub struct UploadQuery {
     /// The file name shown on download: 1 to 255 characters, no `/`, `\` or control characters (422 without it).
     #[param(required = true, nullable = false, min_length = 1)]
     name: Option<String>,
@@ -94,10 +95,22 @@ async fn upload(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
-    let declared = sniff::declared_type(&req)?;
+    upload_response(&state, user, &req, query.into_inner(), payload).await
+}
+
+/// The answer to an upload of the API (`POST /api/v1/admin/attachments`, `POST /api/v1/meetings/attachments`),
+/// whose caller is already known to be allowed: the raw body with its `Content-Type`, `?name=` the file name.
+pub async fn upload_response(
+    state: &AppState,
+    user: AuthUser,
+    req: &HttpRequest,
+    query: UploadQuery,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let declared = sniff::declared_type(req)?;
     let announced = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
     let body = payload.map(|chunk| chunk.map_err(payload_error));
-    let meta = store_upload(&state, user, query.into_inner().name.as_deref(), declared, announced, body).await?;
+    let meta = store_upload(state, user, query.name.as_deref(), declared, announced, body).await?;
     Ok(HttpResponse::Created().json(meta))
 }
 
@@ -265,7 +278,8 @@ fn is_sha256(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// Signed in, and allowed to see a document that uses the attachment; anyone else: 404.
+/// Signed in, and allowed to see a document that uses the attachment, or an invitee or manager of a meeting that
+/// has it among its materials; anyone else: 404.
 #[utoipa::path(
     get,
     path = "/api/v1/attachments/{sha256}",
@@ -298,7 +312,9 @@ async fn download(
         state
             .db
             .run(move |conn| {
-                if !caller_may_see_attachment(conn, &user, &sha256)? {
+                let may_see = caller_may_see_attachment(conn, &user, &sha256)?
+                    || crate::meetings::may_download_material(conn, &user, &sha256)?;
+                if !may_see {
                     return Ok(None);
                 }
                 Ok(attachments::table.find(&sha256).select(AttachmentMeta::as_select()).get_result(conn).optional()?)

@@ -114,8 +114,8 @@ pub struct DraftPatch {
     pub required: Option<Option<RequiredInput>>,
 }
 
-/// Tells a field sent as `null` (Some(None)) from an absent one (None).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+/// Tells a field sent as `null` (Some(None)) from an absent one (None): `#[serde(default, deserialize_with = …)]`.
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 

@@ -10,8 +10,8 @@ mod store;
 mod view;
 
 pub use input::{
-    AttachmentRef, AudienceInput, Draft, DraftInput, DraftPatch, RequiredInput, MAX_ATTACHMENTS, MAX_BODY_BYTES,
-    MAX_TITLE_CHARS,
+    present, AttachmentRef, AudienceInput, Draft, DraftInput, DraftPatch, RequiredInput, MAX_ATTACHMENTS,
+    MAX_BODY_BYTES, MAX_TITLE_CHARS,
 };
 pub use publish::{publish, restore, unpublish};
 pub use store::{

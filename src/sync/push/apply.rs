@@ -80,13 +80,13 @@ pub fn push(
         // The member row's lock, held until commit: this member's pushes commit one after another, and the state
         // log positions taken below become visible in order.
         diesel::update(members::table.find(member_id)).set(members::state_seq.eq(members::state_seq)).execute(conn)?;
-        let (committee, start): (String, i64) = inst::table
+        let committee: String = inst::table
             .inner_join(members::table)
             .filter(inst::installation_id.eq(&installation))
             .filter(inst::member_id.eq(member_id))
             .filter(inst::deleted_at.is_null())
             .filter(members::status.ne(MemberStatus::Left))
-            .select((members::committee_code, members::state_seq))
+            .select(members::committee_code)
             .get_result(conn)
             .optional()?
             .ok_or(AppError::NotFound)?;
@@ -110,8 +110,7 @@ pub fn push(
             results.push(MutationResult { id, status, problem });
         }
         if !push.changed.is_empty() {
-            let newest = state::append_all(conn, member_id, start, &push.changed)?;
-            diesel::update(members::table.find(member_id)).set(members::state_seq.eq(newest)).execute(conn)?;
+            state::append(conn, member_id, &push.changed)?;
         }
         Ok(results)
     })
@@ -201,7 +200,7 @@ fn visible_revisions(
 }
 
 /// The checks that read the state: the document must be one the member may see now; a note id must not be
-/// another member's note; meetings do not exist yet.
+/// another member's note. An answer to a meeting is checked as it is applied.
 fn check(conn: &mut DbConnection, push: &Push, mutation: &Mutation) -> QueryResult<Result<(), MutationProblem>> {
     // Looked up for the whole push at its start (`visible_revisions`).
     let document = |id: &str| -> Result<i64, MutationProblem> {
@@ -232,8 +231,10 @@ fn check(conn: &mut DbConnection, push: &Push, mutation: &Mutation) -> QueryResu
         },
         // Clearing the member's own state needs no document: it may have left the member's view since.
         Mutation::BookmarkClear { .. } | Mutation::NoteClear { .. } => Ok(()),
-        // Meetings come with the meetings issue: until then none is the member's.
-        Mutation::RsvpSet { .. } => Err(MutationProblem::not_found("meeting")),
+        // The member must be a current invitee of the meeting, and it not cancelled.
+        Mutation::RsvpSet { meeting_id, .. } => {
+            return crate::meetings::store::check_rsvp(conn, push.member_id, meeting_id)
+        }
     })
 }
 
@@ -327,6 +328,10 @@ fn apply(
             crate::reading::counters::record_read(conn, member_id, &document_id, revision, at)?;
             changed(stored.is_none_or(|stored| stored < revision), Entity::Read, document_id)
         }
-        Mutation::RsvpSet { .. } => None,
+        Mutation::RsvpSet { meeting_id, answer, reason } => {
+            let changed =
+                crate::meetings::store::set_rsvp(conn, member_id, &meeting_id, answer, reason.as_deref(), at)?;
+            changed.then_some((Entity::Rsvp, meeting_id))
+        }
     })
 }

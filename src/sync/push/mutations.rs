@@ -63,19 +63,11 @@ pub enum Mutation {
     #[serde(rename = "rsvp.set")]
     RsvpSet {
         meeting_id: String,
-        answer: RsvpAnswer,
+        answer: crate::meetings::Rsvp,
         /// At most 1,000 characters.
         #[serde(default)]
         reason: Option<String>,
     },
-}
-
-/// An answer to a meeting invitation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum RsvpAnswer {
-    Attend,
-    Absent,
 }
 
 impl Mutation {

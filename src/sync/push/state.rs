@@ -5,7 +5,7 @@
 //! never skipped. A (entity, key) keeps only its newest row, since the sync feed sends the entity's CURRENT value
 //! (or a delete) for a log row anyway: the log is as long as the member's state has keys, never longer.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -17,15 +17,21 @@ use crate::db::schema::{
 };
 use crate::db::text_enum::text_enum;
 use crate::db::DbConnection;
+use crate::meetings::MeetingKey;
 use crate::sync::changes::Change;
 
 text_enum! {
-    /// What a state log row is about; its `key` is the document id, or the note id for notes.
+    /// What a state log row is about; its `key` is the document id, the note id for notes, the meeting id for
+    /// meetings and answers.
     pub enum Entity {
         Bookmark = "bookmark",
         Note = "note",
         Progress = "progress",
         Read = "read",
+        /// A meeting the member is (or was) invited to; key: the meeting id.
+        Meeting = "meeting",
+        /// The member's answer to a meeting; key: the meeting id.
+        Rsvp = "rsvp",
     }
 }
 
@@ -88,9 +94,22 @@ pub struct ReadConfirmation {
     pub read_at: NaiveDateTime,
 }
 
-/// Appends a log row for each of `changed` (in order) after `seq`, replacing the older rows of the same (entity,
-/// key); answers the newest position. Call inside the push's write transaction, which holds the member row's lock.
-pub fn append_all(conn: &mut DbConnection, member_id: i64, seq: i64, changed: &[(Entity, String)]) -> QueryResult<i64> {
+/// Records that the member's state changed: one log row for each of `changed` (in order), at the next positions of
+/// the member's `state_seq`, replacing the older rows of the same (entity, key); answers the newest position.
+///
+/// EVERY change of a member's state goes through here (the push, meetings, their invitations): it takes the member
+/// row's lock by moving `state_seq`, held until the caller's write transaction commits, so one member's log
+/// positions become visible in order, never skipped. A transaction that records changes of several members calls it
+/// in ascending member id order ([`append_each`]), so that two of them never wait for each other's locks.
+pub fn append(conn: &mut DbConnection, member_id: i64, changed: &[(Entity, String)]) -> QueryResult<i64> {
+    let count = changed.len() as i64;
+    diesel::update(members::table.find(member_id))
+        .set(members::state_seq.eq(members::state_seq + count))
+        .execute(conn)?;
+    let newest = newest(conn, member_id)?;
+    if changed.is_empty() {
+        return Ok(newest);
+    }
     for entity in Entity::ALL {
         let keys: Vec<&str> = changed.iter().filter(|(e, _)| e == entity).map(|(_, key)| key.as_str()).collect();
         if !keys.is_empty() {
@@ -105,7 +124,7 @@ pub fn append_all(conn: &mut DbConnection, member_id: i64, seq: i64, changed: &[
     }
     let rows: Vec<_> = changed
         .iter()
-        .zip(seq + 1..)
+        .zip(newest - count + 1..)
         .map(|((entity, key), seq)| {
             (log::member_id.eq(member_id), log::seq.eq(seq), log::entity.eq(*entity), log::key.eq(key))
         })
@@ -115,7 +134,16 @@ pub fn append_all(conn: &mut DbConnection, member_id: i64, seq: i64, changed: &[
         DbConnection::Postgresql(pg) => diesel::insert_into(log::table).values(rows).execute(pg)?,
         DbConnection::Sqlite(sqlite) => diesel::insert_into(log::table).values(rows).execute(sqlite)?,
     };
-    Ok(seq + changed.len() as i64)
+    Ok(newest)
+}
+
+/// [`append`] for several members, in ascending member id order (the order every such transaction takes the
+/// member rows' locks in).
+pub fn append_each(conn: &mut DbConnection, changed: &BTreeMap<i64, Vec<(Entity, String)>>) -> QueryResult<()> {
+    for (member_id, changed) in changed {
+        append(conn, *member_id, changed)?;
+    }
+    Ok(())
 }
 
 /// The member's newest committed log position.
@@ -196,6 +224,8 @@ pub fn changes_for(
             read_values.insert(row.document_id.clone(), row);
         }
     }
+    let (mut meeting_values, mut rsvp_values) =
+        crate::meetings::invitees::feed_values(conn, member_id, &keys(Entity::Meeting), &keys(Entity::Rsvp))?;
     // A key has one row in the log; a batch read while a push replaced it could still meet it twice, in principle:
     // the first is sent, with the current value.
     let mut sent: HashSet<(Entity, &str)> = HashSet::new();
@@ -218,6 +248,13 @@ pub fn changes_for(
                 // Progress and reads only grow: once there, never gone.
                 Entity::Progress => progress_values.remove(&key).map(|progress| Change::UpsertProgress { progress }),
                 Entity::Read => read_values.remove(&key).map(|read| Change::UpsertRead { read }),
+                // While the member is a current invitee; a delete once it left the meeting's cell.
+                Entity::Meeting => match meeting_values.remove(&key) {
+                    Some(meeting) => Some(Change::UpsertMeeting { meeting }),
+                    None => deletes.then_some(Change::DeleteMeeting { meeting: MeetingKey { id: key } }),
+                },
+                // Gone with the invitation: the meeting's delete says it all.
+                Entity::Rsvp => rsvp_values.remove(&key).map(|rsvp| Change::UpsertRsvp { rsvp }),
             }
         })
         .collect())

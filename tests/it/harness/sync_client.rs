@@ -9,13 +9,17 @@ use serde_json::Value;
 use super::{Answer, TestApp};
 
 /// The member's own state as a device holds it, from the feed's entries: document id → `created_at` for
-/// bookmarks, note id → note, document id → position, document id → (revision, `read_at`).
+/// bookmarks, note id → note, document id → position, document id → (revision, `read_at`), meetings and answers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MemberState {
     pub bookmarks: BTreeMap<String, String>,
     pub notes: BTreeMap<String, HeldNote>,
     pub progress: BTreeMap<String, f64>,
     pub reads: BTreeMap<String, (i64, String)>,
+    /// Meeting id → the meeting as the feed sent it.
+    pub meetings: BTreeMap<String, Value>,
+    /// Meeting id → (answer, reason).
+    pub rsvps: BTreeMap<String, (String, Option<String>)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -76,6 +80,19 @@ impl MemberState {
         } else if let Some(read) = change.get("read") {
             assert!(upsert, "reads are never undone: {change}");
             self.reads.insert(text(&read["document_id"]), (read["revision"].as_i64().unwrap(), text(&read["read_at"])));
+        } else if let Some(meeting) = change.get("meeting") {
+            let id = text(&meeting["id"]);
+            if upsert {
+                self.meetings.insert(id, meeting.clone());
+            } else {
+                self.meetings.remove(&id);
+                // The answer goes with the invitation.
+                self.rsvps.remove(&id);
+            }
+        } else if let Some(rsvp) = change.get("rsvp") {
+            assert!(upsert, "answers are replaced, never deleted on their own: {change}");
+            let reason = rsvp["reason"].as_str().map(str::to_owned);
+            self.rsvps.insert(text(&rsvp["meeting_id"]), (text(&rsvp["answer"]), reason));
         } else {
             return false;
         }
