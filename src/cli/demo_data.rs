@@ -44,20 +44,26 @@ pub fn run(settings: &Settings, Args { members, documents, audit, seed, csv }: A
     let options = Options { members, documents, audit: audit.unwrap_or(Options::audit_for(members)), seed };
     let started = std::time::Instant::now();
     let loaded = with_connection(&db, |conn| demo::load(conn, &settings.data_dir, &options, handbook::time::now()))?;
-    let Loaded { members, devices, documents: (published, drafts), audit, took, .. } = &loaded;
+    let Loaded { members, devices, documents: (published, drafts), audit, meetings, took, .. } = &loaded;
     println!(
         "demo data: 48 committees; members created {}, updated {}, unchanged {}; {} of {} eligible members \
-         installed, {} activated; {published} documents published, {drafts} drafts; {audit} audit entries added \
-         (members {:.2} s, documents {:.2} s, devices {:.2} s, audit {:.2} s); in {:.2} s",
+         installed, {} activated; {published} documents published, {drafts} drafts; {} meetings ({} held, {} \
+         cancelled, {} invitations); {audit} audit entries added (members {:.2} s, documents {:.2} s, devices {:.2} s, \
+         meetings {:.2} s, audit {:.2} s); in {:.2} s",
         members.created,
         members.updated,
         members.unchanged,
         devices.installed,
         devices.eligible,
         devices.activated,
+        meetings.meetings,
+        meetings.held,
+        meetings.cancelled,
+        meetings.invitees,
         took.members.as_secs_f64(),
         took.documents.as_secs_f64(),
         took.devices.as_secs_f64(),
+        took.meetings.as_secs_f64(),
         took.audit.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );

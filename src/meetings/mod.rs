@@ -28,6 +28,7 @@ use crate::error::AppError;
 use crate::org::members::MemberStatus;
 use crate::paging::{self, Page};
 
+pub mod demo;
 pub mod invitees;
 pub mod routes;
 pub mod stats;
