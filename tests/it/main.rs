@@ -17,6 +17,7 @@ mod cli;
 mod console_browser;
 mod console_demo;
 mod console_documents;
+mod console_meetings;
 mod console_members;
 mod console_reading;
 mod console_staff;
