@@ -12,7 +12,6 @@ use std::collections::HashMap;
 
 use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt};
 
 use super::{Attendance, MeetingStatus, Position, Rsvp};
 use crate::content::states::LiveState;
@@ -166,8 +165,6 @@ struct Invitee {
     id: i64,
     status: MemberStatus,
     position: Option<Position>,
-    /// Its `state_seq` before the meetings.
-    state_seq: i64,
 }
 
 /// Loads the demo meetings (after the members, the handbook and the staff). Nothing when there are meetings already.
@@ -196,7 +193,7 @@ pub fn load(conn: &mut DbConnection, seed: u64, now: NaiveDateTime) -> Result<De
     let mut by_cell: HashMap<(String, String, String), Vec<Invitee>> = HashMap::new();
     for (id, committee, unit, cell, status, position, state_seq) in rows {
         seq.insert(id, state_seq);
-        by_cell.entry((committee, unit, cell)).or_default().push(Invitee { id, status, position, state_seq });
+        by_cell.entry((committee, unit, cell)).or_default().push(Invitee { id, status, position });
     }
     let mut cells: Vec<((String, String, String), Vec<Invitee>)> = by_cell.into_iter().collect();
     cells.sort_by(|a, b| a.0.cmp(&b.0));
@@ -234,6 +231,9 @@ pub fn load(conn: &mut DbConnection, seed: u64, now: NaiveDateTime) -> Result<De
     tracing::debug!(ms = started.elapsed().as_millis() as u64, cells = cells.len(), "demo: meetings drawn");
 
     let mut loaded = DemoMeetings::default();
+    // Per member, what its log gets: (index in `meeting_ids`, entity), in the order of the meetings.
+    let mut events: HashMap<i64, Vec<(u32, Entity)>> = HashMap::with_capacity(seq.len());
+    let mut meeting_ids: Vec<String> = Vec::new();
     conn.write_transaction(|conn| -> Result<(), AppError> {
         let mut pending = Pending::default();
         let mut number: u64 = 0;
@@ -318,23 +318,11 @@ pub fn load(conn: &mut DbConnection, seed: u64, now: NaiveDateTime) -> Result<De
                         attendance,
                         attendance_at: attendance.map(|_| ends_at),
                     });
-                    // The member's log: the meeting, then its answer.
-                    let next = seq.get_mut(&member.id).expect("a loaded member");
-                    *next += 1;
-                    pending.log.push(NewLogRow {
-                        member_id: member.id,
-                        seq: *next,
-                        entity: Entity::Meeting,
-                        key: id.clone(),
-                    });
+                    // The member's log, written member by member at the end: the meeting, then its answer.
+                    let logged = events.entry(member.id).or_default();
+                    logged.push((meeting_ids.len() as u32, Entity::Meeting));
                     if rsvp.is_some() {
-                        *next += 1;
-                        pending.log.push(NewLogRow {
-                            member_id: member.id,
-                            seq: *next,
-                            entity: Entity::Rsvp,
-                            key: id.clone(),
-                        });
+                        logged.push((meeting_ids.len() as u32, Entity::Rsvp));
                     }
                 }
                 let reading = documents.partition_point(|(_, published)| *published <= created_at);
@@ -345,6 +333,7 @@ pub fn load(conn: &mut DbConnection, seed: u64, now: NaiveDateTime) -> Result<De
                         ord: 0,
                     });
                 }
+                meeting_ids.push(id.clone());
                 pending.meetings.push(NewMeeting {
                     id,
                     committee_code: committee.clone(),
@@ -368,20 +357,30 @@ pub fn load(conn: &mut DbConnection, seed: u64, now: NaiveDateTime) -> Result<De
                 loaded.cancelled += u64::from(cancelled);
                 loaded.invitees += invited as u64;
                 if pending.invitees.len() >= INVITEE_BATCH * 4 {
-                    loaded.log_rows += pending.log.len() as u64;
                     pending.flush(conn)?;
                 }
             }
         }
+        pending.flush(conn)?;
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "demo: meetings and invitees inserted");
+        // The state log member by member, in the order of its primary key (appended rather than scattered over
+        // the indexes), each member's rows after its current state_seq.
+        let mut logs: Vec<(i64, Vec<(u32, Entity)>)> = std::mem::take(&mut events).into_iter().collect();
+        logs.sort_unstable_by_key(|(id, _)| *id);
+        for (member_id, logged) in logs {
+            let first = seq.get(&member_id).copied().unwrap_or(0);
+            for ((meeting, entity), at) in logged.into_iter().zip(first + 1..) {
+                pending.log.push(NewLogRow { member_id, seq: at, entity, key: meeting_ids[meeting as usize].clone() });
+            }
+            if pending.log.len() >= LOG_BATCH * 4 {
+                loaded.log_rows += pending.log.len() as u64;
+                pending.flush(conn)?;
+            }
+        }
         loaded.log_rows += pending.log.len() as u64;
         pending.flush(conn)?;
-        tracing::debug!(ms = started.elapsed().as_millis() as u64, "demo: meetings inserted");
-        let moved: Vec<(i64, i64)> = cells
-            .iter()
-            .flat_map(|(_, members)| members.iter())
-            .filter_map(|m| seq.get(&m.id).filter(|s| **s != m.state_seq).map(|s| (m.id, *s)))
-            .collect();
-        set_state_seqs(conn, &moved)?;
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "demo: state log inserted");
+        set_state_seqs(conn)?;
         Ok(())
     })?;
     if let DbConnection::Postgresql(pg) = conn {
@@ -391,25 +390,12 @@ pub fn load(conn: &mut DbConnection, seed: u64, now: NaiveDateTime) -> Result<De
     Ok(loaded)
 }
 
-/// Sets `members.state_seq` of many members at once (PostgreSQL: one UPDATE joined with the pairs as two arrays;
-/// SQLite: one cached prepared UPDATE per member, a primary-key lookup each), as `sync::demo` sets activation times.
-fn set_state_seqs(conn: &mut DbConnection, seqs: &[(i64, i64)]) -> QueryResult<()> {
-    match conn {
-        DbConnection::Postgresql(pg) => {
-            let (ids, values): (Vec<i64>, Vec<i64>) = seqs.iter().copied().unzip();
-            diesel::sql_query(
-                "UPDATE members SET state_seq = s.seq FROM unnest($1, $2) AS s (id, seq) \
-                 WHERE members.id = s.id AND members.state_seq <> s.seq",
-            )
-            .bind::<Array<BigInt>, _>(ids)
-            .bind::<Array<BigInt>, _>(values)
-            .execute(pg)?;
-        }
-        DbConnection::Sqlite(sqlite) => {
-            for (id, seq) in seqs {
-                diesel::update(members::table.find(id)).set(members::state_seq.eq(seq)).execute(sqlite)?;
-            }
-        }
-    }
-    Ok(())
+/// Moves `members.state_seq` of every member with new log rows to its newest row: one statement on both backends
+/// (a lookup of the log's primary key per member), rather than one UPDATE per member.
+fn set_state_seqs(conn: &mut DbConnection) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE members SET state_seq = (SELECT MAX(l.seq) FROM member_state_log l WHERE l.member_id = members.id) \
+         WHERE state_seq < (SELECT MAX(l.seq) FROM member_state_log l WHERE l.member_id = members.id)",
+    )
+    .execute(conn)
 }

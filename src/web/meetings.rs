@@ -523,7 +523,8 @@ fn stats_cells(counts: &MeetingCounts) -> Markup {
 /// Links to the calendar months before this one, and this one.
 fn month_links(typed: &Typed) -> Markup {
     let this_month = in_hanoi(Period::month_of(now()).from).date();
-    let months: Vec<NaiveDate> = (0..3).filter_map(|back| this_month.checked_sub_months(chrono::Months::new(back))).collect();
+    let months: Vec<NaiveDate> =
+        (0..3).filter_map(|back| this_month.checked_sub_months(chrono::Months::new(back))).collect();
     html! {
         ul.links {
             @for first in months {

@@ -499,7 +499,13 @@ fn console_matrix() -> Vec<ConsoleRow> {
         ),
         ("/dashboard/meetings/{id}", Method::GET, "/dashboard/meetings/{meeting}", &[], OF_A),
         // A's officer cancels A's meeting and goes back to its page; the admin finds it cancelled (no change, 303).
-        ("/dashboard/meetings/{id}/cancel", Method::POST, "/dashboard/meetings/{meeting}/cancel", &[], [303, 403, 303, 404, 303]),
+        (
+            "/dashboard/meetings/{id}/cancel",
+            Method::POST,
+            "/dashboard/meetings/{meeting}/cancel",
+            &[],
+            [303, 403, 303, 404, 303],
+        ),
         ("/dashboard/committees/{code}/slips", Method::GET, "/dashboard/committees/HK/slips", &[], OF_A),
         (
             "/dashboard/committees/{code}/slips",

@@ -9,7 +9,15 @@ use serde_json::json;
 use crate::harness::console::{assert_html_page, Console};
 use crate::harness::{TestApp, STAFF_PASSWORD};
 
-async fn schedule(app: &TestApp, token: &str, committee: &str, unit: &str, cell: &str, title: &str, hours: i64) -> String {
+async fn schedule(
+    app: &TestApp,
+    token: &str,
+    committee: &str,
+    unit: &str,
+    cell: &str,
+    title: &str,
+    hours: i64,
+) -> String {
     let starts_at = (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339();
     let body = json!({"committee_code": committee, "unit": unit, "cell": cell, "title": title,
         "starts_at": starts_at, "location": "Hội trường", "agenda": "1. Thông tin thời sự\n2. **Nghị quyết**"});
