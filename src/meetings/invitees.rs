@@ -227,59 +227,70 @@ impl Moves {
             }
         }
 
-        // Those who join a cell: the ids of the created ones first.
-        let mut joiners: Vec<(i64, &Place)> = self
+        // Those who join a cell: invited to its scheduled meetings that have not started.
+        let moved_in: Vec<(i64, &Place)> = self
             .moved
             .iter()
             .filter(|(_, old, new)| new.invitable() && (!old.invitable() || old.cell() != new.cell()))
             .map(|(id, _, new)| (*id, new))
             .collect();
-        let cards: Vec<&str> = self.created.iter().map(|(card, _)| card.as_str()).collect();
-        for chunk in cards.chunks(5000) {
+        let committees: BTreeSet<&str> = moved_in
+            .iter()
+            .map(|(_, place)| place.committee.as_str())
+            .chain(self.created.iter().map(|(_, place)| place.committee.as_str()))
+            .collect();
+        let upcoming: Vec<(String, String, String, String)> = if committees.is_empty() {
+            Vec::new()
+        } else {
+            m::table
+                .filter(m::status.eq(MeetingStatus::Scheduled))
+                .filter(m::starts_at.gt(at))
+                .filter(m::committee_code.eq_any(committees))
+                .select((m::id, m::committee_code, m::unit, m::cell))
+                .load(conn)?
+        };
+        let mut by_cell: HashMap<(&str, &str, &str), Vec<&str>> = HashMap::new();
+        for (id, committee, unit, cell) in &upcoming {
+            by_cell.entry((committee, unit, cell)).or_default().push(id);
+        }
+        let mut joiners: Vec<(i64, &Place)> =
+            moved_in.into_iter().filter(|(_, place)| by_cell.contains_key(&place.cell())).collect();
+        // The ids of the created members who have a meeting to go to (none at all in the city's first import).
+        let created: Vec<&(String, Place)> =
+            self.created.iter().filter(|(_, place)| by_cell.contains_key(&place.cell())).collect();
+        for chunk in created.chunks(5000) {
+            let cards: Vec<&str> = chunk.iter().map(|(card, _)| card.as_str()).collect();
             let ids: HashMap<String, i64> = members::table
-                .filter(members::card_number.eq_any(chunk))
+                .filter(members::card_number.eq_any(cards))
                 .select((members::card_number, members::id))
                 .load::<(String, i64)>(conn)?
                 .into_iter()
                 .collect();
-            for (card, place) in &self.created {
+            for (card, place) in chunk {
                 if let Some(id) = ids.get(card) {
                     joiners.push((*id, place));
                 }
             }
         }
-        if !joiners.is_empty() {
-            let committees: BTreeSet<&str> = joiners.iter().map(|(_, place)| place.committee.as_str()).collect();
-            let upcoming: Vec<(String, String, String, String)> = m::table
-                .filter(m::status.eq(MeetingStatus::Scheduled))
-                .filter(m::starts_at.gt(at))
-                .filter(m::committee_code.eq_any(committees))
-                .select((m::id, m::committee_code, m::unit, m::cell))
-                .load(conn)?;
-            let mut by_cell: HashMap<(&str, &str, &str), Vec<&str>> = HashMap::new();
-            for (id, committee, unit, cell) in &upcoming {
-                by_cell.entry((committee, unit, cell)).or_default().push(id);
+        let mut invitations: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+        for (member, place) in &joiners {
+            for meeting in by_cell.get(&place.cell()).into_iter().flatten() {
+                invitations.entry(meeting).or_default().push(*member);
             }
-            let mut invitations: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
-            for (member, place) in &joiners {
-                for meeting in by_cell.get(&place.cell()).into_iter().flatten() {
-                    invitations.entry(meeting).or_default().push(*member);
-                }
-            }
-            for (meeting, members) in invitations {
-                let already: HashSet<i64> = mi::table
-                    .filter(mi::meeting_id.eq(meeting))
-                    .filter(mi::member_id.eq_any(&members))
-                    .select(mi::member_id)
-                    .load::<i64>(conn)?
-                    .into_iter()
-                    .collect();
-                let new: Vec<i64> = members.into_iter().filter(|id| !already.contains(id)).collect();
-                insert_invitees(conn, meeting, &new, at)?;
-                deltas.entry(meeting.to_owned()).or_default().invited += new.len() as i64;
-                for member in new {
-                    changed.entry(member).or_default().push((Entity::Meeting, meeting.to_owned()));
-                }
+        }
+        for (meeting, wanted) in invitations {
+            let already: HashSet<i64> = mi::table
+                .filter(mi::meeting_id.eq(meeting))
+                .filter(mi::member_id.eq_any(&wanted))
+                .select(mi::member_id)
+                .load::<i64>(conn)?
+                .into_iter()
+                .collect();
+            let new: Vec<i64> = wanted.into_iter().filter(|id| !already.contains(id)).collect();
+            insert_invitees(conn, meeting, &new, at)?;
+            deltas.entry(meeting.to_owned()).or_default().invited += new.len() as i64;
+            for member in new {
+                changed.entry(member).or_default().push((Entity::Meeting, meeting.to_owned()));
             }
         }
 

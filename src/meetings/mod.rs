@@ -416,21 +416,14 @@ pub fn get(conn: &mut DbConnection, viewer: &Viewer, id: &str) -> Result<Meeting
     let documents = documents_of(conn, id)?;
     let materials = materials_of(conn, &[id])?.remove(id).unwrap_or_default();
     let (rsvps, attendance) = if managed {
-        let rows: Vec<(String, String, Option<Rsvp>, Option<String>, Option<NaiveDateTime>, Option<Attendance>)> =
-            mi::table
-                .inner_join(members::table)
-                .filter(mi::meeting_id.eq(id))
-                .order(members::full_name)
-                .then_order_by(members::card_number)
-                .select((
-                    members::card_number,
-                    members::full_name,
-                    mi::rsvp,
-                    mi::rsvp_reason,
-                    mi::rsvp_at,
-                    mi::attendance,
-                ))
-                .load(conn)?;
+        type Invitee = (String, String, Option<Rsvp>, Option<String>, Option<NaiveDateTime>, Option<Attendance>);
+        let rows: Vec<Invitee> = mi::table
+            .inner_join(members::table)
+            .filter(mi::meeting_id.eq(id))
+            .order(members::full_name)
+            .then_order_by(members::card_number)
+            .select((members::card_number, members::full_name, mi::rsvp, mi::rsvp_reason, mi::rsvp_at, mi::attendance))
+            .load(conn)?;
         let rsvps = rows
             .iter()
             .map(|(card_number, full_name, answer, reason, answered_at, _)| InviteeRsvp {

@@ -292,7 +292,7 @@ both_backends! {
         let mut joiner = SyncClient::register(&app, &org.outsider).await;
         leaver.sync(&app).await;
         joiner.sync(&app).await;
-        assert_eq!(leaver.state.meetings.keys().cloned().collect::<Vec<_>>().len(), 2);
+        assert_eq!(leaver.state.meetings.len(), 2);
         assert!(joiner.state.meetings.is_empty());
 
         // The plain member moves to cell 2; cell 2's member moves to cell 1; a new member arrives in cell 1.
@@ -306,7 +306,7 @@ both_backends! {
         leaver.sync(&app).await;
         assert!(leaver.state.meetings.is_empty(), "the leaver's devices deleted both: {:?}", leaver.state.meetings.keys());
         joiner.sync(&app).await;
-        assert_eq!(joiner.state.meetings.keys().cloned().collect::<Vec<_>>(), [upcoming.clone()], "joined before the upcoming one only");
+        assert_eq!(joiner.state.meetings.keys().collect::<Vec<_>>(), [&upcoming], "joined before the upcoming one only");
         assert_eq!(app.get_as(&org.outsider, &format!("/api/v1/meetings/{upcoming}")).await.status, 200);
         assert_eq!(app.get_as(org.plain(), &format!("/api/v1/meetings/{upcoming}")).await.status, 404);
 
@@ -452,5 +452,29 @@ both_backends! {
         let answer = app.post_csv_as(&org.admin, "/api/v1/admin/members/import", &bad).await;
         let problem = answer.problem(422);
         assert_eq!((problem["errors"][0]["line"].as_u64(), problem["errors"][0]["field"].as_str()), (Some(2), Some("position")));
+    }
+
+    async fn the_citys_first_import_by_the_bulk_path_stores_positions(app: TestApp) {
+        app.seed_committees(&["HK"]).await;
+        let admin = app.admin_token().await;
+        // 20,000 rows into an empty table: the bulk path (indexes dropped and built again; COPY on PostgreSQL).
+        let mut csv = String::from("card_number,full_name,committee_code,unit,cell,status,position\n");
+        for n in 0..20_000 {
+            let position = match n % 20 {
+                0 => "secretary",
+                1 => "deputy_secretary",
+                _ => "",
+            };
+            csv.push_str(&format!("3{n:08},Đảng viên {n},HK,Phường {},Chi bộ {},eligible,{position}\n", n / 400, n / 20));
+        }
+        let outcome = app.import(&admin, &csv).await;
+        assert_eq!(outcome["created"], 20_000);
+        assert_eq!(app.count("SELECT count(*) AS n FROM members WHERE position = 'secretary'").await, 1_000);
+        assert_eq!(app.count("SELECT count(*) AS n FROM members WHERE position = 'deputy_secretary'").await, 1_000);
+        // A secretary of that import schedules its cell's meeting: all 20 of the cell are invited.
+        let token = app.activate_member(&admin, "300000020", "member password").await["access_token"].as_str().unwrap().to_owned();
+        let body = json!({"committee_code": "HK", "unit": "Phường 0", "cell": "Chi bộ 1", "title": "Họp", "starts_at": at(Duration::days(1)),
+            "location": "Hội trường", "agenda": ""});
+        assert_eq!(create(&app, &token, &body).await["invited"], 20);
     }
 }
