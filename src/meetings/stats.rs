@@ -646,11 +646,7 @@ pub async fn cells_without_response(
         })
         .await?;
     if as_csv {
-        return Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file_name}\"")))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(cells_without_csv_bytes(&rows)?));
+        return crate::coverage::routes::csv_response(&file_name, cells_without_csv_bytes(&rows)?);
     }
     let page = paging::Page::from_offset_rows(rows, limit, offset);
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(page))
