@@ -57,6 +57,8 @@ pub fn routes() -> Routes {
     sync::routes::routes(&mut routes);
     coverage::routes::routes(&mut routes);
     reading::routes::routes(&mut routes);
+    // Before `/api/v1/meetings/{id}`, whose pattern would take `stats` for an id.
+    meetings::stats::routes(&mut routes);
     meetings::routes::routes(&mut routes);
     openapi::routes(&mut routes);
     routes

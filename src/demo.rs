@@ -1,6 +1,7 @@
 //! The demo data set, whole: what `handbook demo-data` and `serve --demo` load, each capability's part in the order
 //! the story needs — the staff, then the members (through the import), the handbook (through the staff's own
-//! functions, along a timeline), the devices (which acknowledge that timeline), and the audit trail of it all.
+//! functions, along a timeline), the devices (which acknowledge that timeline), the cells' meetings, and the audit
+//! trail of it all.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,7 @@ use chrono::NaiveDateTime;
 use crate::content::attachments::BlobStore;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::meetings::demo::DemoMeetings;
 use crate::org::import::ImportOutcome;
 use crate::sync::demo::DemoDevices;
 
@@ -56,6 +58,8 @@ pub struct Loaded {
     pub reads: usize,
     /// Audit entries added (0 when the handbook was there already: the trail is written once, with it).
     pub audit: u64,
+    /// The cell meetings (none when the database had meetings already).
+    pub meetings: DemoMeetings,
     pub took: Took,
 }
 
@@ -64,6 +68,7 @@ pub struct Took {
     pub members: Duration,
     pub documents: Duration,
     pub devices: Duration,
+    pub meetings: Duration,
     pub audit: Duration,
 }
 
@@ -105,8 +110,12 @@ pub fn load(
     took.devices = started.elapsed();
 
     let started = Instant::now();
+    let meetings = crate::meetings::demo::load(conn, options.seed, now)?;
+    took.meetings = started.elapsed();
+
+    let started = Instant::now();
     let audit =
         if existing == 0 { crate::audit::demo::load(conn, first_entry, options.audit, options.seed, now)? } else { 0 };
     took.audit = started.elapsed();
-    Ok(Loaded { staff_password, members, devices, documents, reads, audit, took })
+    Ok(Loaded { staff_password, members, devices, documents, reads, audit, meetings, took })
 }

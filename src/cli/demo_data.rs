@@ -53,20 +53,26 @@ pub fn run(settings: &Settings, Args { members, documents, audit, seed, csv }: A
         })
         .await?
     })?;
-    let Loaded { members, devices, documents: (published, drafts), reads, audit, took, .. } = &loaded;
+    let Loaded { members, devices, documents: (published, drafts), reads, audit, meetings, took, .. } = &loaded;
     println!(
         "demo data: 48 committees; members created {}, updated {}, unchanged {}; {} of {} eligible members \
-         installed, {} activated; {published} documents published, {drafts} drafts; {reads} read confirmations of required documents; {audit} audit entries added \
-         (members {:.2} s, documents {:.2} s, devices {:.2} s, audit {:.2} s); in {:.2} s",
+         installed, {} activated; {published} documents published, {drafts} drafts; {reads} read confirmations of \
+         required documents; {} meetings ({} held, {} cancelled, {} invitations); {audit} audit entries added \
+         (members {:.2} s, documents {:.2} s, devices {:.2} s, meetings {:.2} s, audit {:.2} s); in {:.2} s",
         members.created,
         members.updated,
         members.unchanged,
         devices.installed,
         devices.eligible,
         devices.activated,
+        meetings.meetings,
+        meetings.held,
+        meetings.cancelled,
+        meetings.invitees,
         took.members.as_secs_f64(),
         took.documents.as_secs_f64(),
         took.devices.as_secs_f64(),
+        took.meetings.as_secs_f64(),
         took.audit.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );

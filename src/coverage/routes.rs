@@ -49,7 +49,8 @@ async fn city(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(report))
 }
 
-fn csv_response(file_name: &str, bytes: Vec<u8>) -> Result<HttpResponse, AppError> {
+/// A CSV download of the API: `file_name` as the attachment's name, never cached.
+pub(crate) fn csv_response(file_name: &str, bytes: Vec<u8>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file_name}\"")))

@@ -4,7 +4,8 @@
 //!
 //! The parts: this file (the states, who manages what, the read functions the API and the console share), `store`
 //! (create, edit, cancel, attendance, answers: one write transaction each), `invitees` (who is invited, and what a
-//! member's move does to it), `routes` (HTTP in and out).
+//! member's move does to it), `routes` (HTTP in and out), `stats` (statistics per committee, unit and cell, from the
+//! meetings rows' counters).
 //!
 //! Who manages a meeting is read from the database on every request ([`manager_of`]), never from the token: a
 //! re-import that takes a secretary's position away takes the right away at its next request.
@@ -27,8 +28,10 @@ use crate::error::AppError;
 use crate::org::members::MemberStatus;
 use crate::paging::{self, Page};
 
+pub mod demo;
 pub mod invitees;
 pub mod routes;
+pub mod stats;
 pub mod store;
 
 text_enum! {

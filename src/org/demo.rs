@@ -113,11 +113,12 @@ pub fn committees_csv() -> String {
     csv
 }
 
-/// Exactly `eligible` eligible members spread over the committees by weight, plus about 5% exempt.
+/// Exactly `eligible` eligible members spread over the committees by weight, plus about 5% exempt. The first member
+/// of each cell is its secretary, the second its deputy secretary (the `position` column).
 pub fn members_csv(eligible: u64, seed: u64) -> String {
     let mut random = Random(seed);
     let total_weight: u64 = COMMITTEES.iter().map(|(_, _, w)| u64::from(*w)).sum();
-    let mut csv = String::from("card_number,full_name,committee_code,unit,cell,status,birth_date\n");
+    let mut csv = String::from("card_number,full_name,committee_code,unit,cell,status,birth_date,position\n");
     let mut assigned = 0;
     for (index, (code, _, weight)) in COMMITTEES.iter().enumerate() {
         let share = if index + 1 == COMMITTEES.len() {
@@ -132,6 +133,7 @@ pub fn members_csv(eligible: u64, seed: u64) -> String {
         let mut left_in_unit = 0u64;
         let mut cell = 0u64;
         let mut left_in_cell = 0u64;
+        let mut cell_size = 0u64;
         for n in 0..share + exempt {
             if left_in_unit == 0 {
                 unit += 1;
@@ -142,9 +144,15 @@ pub fn members_csv(eligible: u64, seed: u64) -> String {
             if left_in_cell == 0 {
                 cell += 1;
                 left_in_cell = 8 + random.below(30);
+                cell_size = left_in_cell;
             }
             left_in_unit -= 1;
             left_in_cell -= 1;
+            let position = match cell_size - left_in_cell {
+                1 => "secretary",
+                2 => "deputy_secretary",
+                _ => "",
+            };
             sequence += 1;
             let woman = random.below(100) < 42;
             let name = if woman {
@@ -158,7 +166,7 @@ pub fn members_csv(eligible: u64, seed: u64) -> String {
             let day = 1 + random.below(28);
             let _ = writeln!(
                 csv,
-                "{:02}{:07},{name},{code},Đảng bộ cơ sở số {unit},Chi bộ {cell},{status},{year}-{month:02}-{day:02}",
+                "{:02}{:07},{name},{code},Đảng bộ cơ sở số {unit},Chi bộ {cell},{status},{year}-{month:02}-{day:02},{position}",
                 index + 1,
                 sequence
             );

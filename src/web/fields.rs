@@ -49,6 +49,11 @@ impl FormErrors {
         self.0.push((field.to_owned(), message.to_owned()));
     }
 
+    /// Whether the form is fine.
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The message about `field`, if any.
     pub(super) fn on(&self, field: &str) -> Option<&str> {
         self.0.iter().find(|(f, _)| f == field).map(|(_, message)| message.as_str())

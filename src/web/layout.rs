@@ -11,13 +11,14 @@ use super::session::Viewer;
 use super::{assets, HOME_PATH, LOGIN_PATH};
 
 /// The console's sections, in the order of the menu: (path, label, admins only).
-const SECTIONS: [(&str, &str, bool); 9] = [
+const SECTIONS: [(&str, &str, bool); 10] = [
     (HOME_PATH, "Độ phủ cài đặt", false),
     ("/dashboard/documents", "Tài liệu", false),
     ("/dashboard/members", "Đảng viên", false),
     ("/dashboard/members/import", "Nhập danh sách", false),
     ("/dashboard/slips", "Phiếu kích hoạt", false),
     ("/dashboard/reading", "Học tập nghị quyết", false),
+    ("/dashboard/meetings", "Sinh hoạt chi bộ", false),
     ("/dashboard/staff", "Cán bộ", true),
     ("/dashboard/audit", "Nhật ký", false),
     ("/dashboard/account", "Tài khoản", false),

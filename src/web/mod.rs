@@ -10,7 +10,7 @@
 //! The parts: `session` (cookies, CSRF check, answering with the session), `sign_in` (the form, sign-out),
 //! `home` and `committee` (the pages), `documents` (list, editor, revisions), `chart` (the trend chart), `csv`
 //! (downloads), `layout` (the page frame and number formats), `assets` (the stylesheet and scripts); `staff`,
-//! `audit`, `account` and `reading` (those pages), with `fields` (forms, and their errors in Vietnamese).
+//! `audit`, `account`, `reading` and `meetings` (those pages), with `fields` (forms, and their errors in Vietnamese).
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
@@ -26,6 +26,7 @@ mod documents;
 mod fields;
 mod home;
 mod layout;
+mod meetings;
 mod members;
 mod reading;
 mod session;
@@ -56,6 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     documents::configure(cfg);
     members::configure(cfg);
     reading::configure(cfg);
+    meetings::configure(cfg);
     slips::configure(cfg);
     assets::configure(cfg);
     staff::configure(cfg);

@@ -235,6 +235,9 @@ fn matrix() -> Vec<Row> {
         ("/api/v1/coverage/history", Method::GET, "/api/v1/coverage/history", "", STAFF_200),
         ("/api/v1/coverage/{code}", Method::GET, "/api/v1/coverage/HK", "", STAFF_OF_A),
         ("/api/v1/coverage/{code}/not-installed", Method::GET, "/api/v1/coverage/HK/not-installed", "", STAFF_OF_A),
+        // An officer's own committee by default; committee A asked for: B's officer is told it does not exist.
+        ("/api/v1/meetings/stats", Method::GET, "/api/v1/meetings/stats?committee=HK", "", STAFF_OF_A),
+        ("/api/v1/meetings/stats/cells-without", Method::GET, "/api/v1/meetings/stats/cells-without", "", STAFF_200),
         ("/api/v1/reading", Method::GET, "/api/v1/reading", "", STAFF_200),
         ("/api/v1/reading/{document_id}", Method::GET, "/api/v1/reading/{doc}", "", STAFF_OF_A),
         ("/api/v1/reading/{document_id}/{code}", Method::GET, "/api/v1/reading/{doc}/HK", "", STAFF_OF_A),
@@ -484,6 +487,25 @@ fn console_matrix() -> Vec<ConsoleRow> {
         ),
         // Officers are sent on to their own committee's slips.
         ("/dashboard/slips", Method::GET, "/dashboard/slips", &[], [303, 403, 303, 303, 200]),
+        ("/dashboard/meetings", Method::GET, "/dashboard/meetings", &[], STAFF_PAGE),
+        ("/dashboard/meetings/stats", Method::GET, "/dashboard/meetings/stats?committee=HK", &[], OF_A),
+        ("/dashboard/meetings/stats.csv", Method::GET, "/dashboard/meetings/stats.csv", &[], STAFF_PAGE),
+        (
+            "/dashboard/meetings/stats/cells-without.csv",
+            Method::GET,
+            "/dashboard/meetings/stats/cells-without.csv?committee=HK",
+            &[],
+            OF_A,
+        ),
+        ("/dashboard/meetings/{id}", Method::GET, "/dashboard/meetings/{meeting}", &[], OF_A),
+        // A's officer cancels A's meeting and goes back to its page; the admin finds it cancelled (no change, 303).
+        (
+            "/dashboard/meetings/{id}/cancel",
+            Method::POST,
+            "/dashboard/meetings/{meeting}/cancel",
+            &[],
+            [303, 403, 303, 404, 303],
+        ),
         ("/dashboard/committees/{code}/slips", Method::GET, "/dashboard/committees/HK/slips", &[], OF_A),
         (
             "/dashboard/committees/{code}/slips",
@@ -701,7 +723,7 @@ both_backends! {
         let sessions = console_sessions(&app, &fixture).await;
         let mut wrong = Vec::new();
         for (route, method, path, fields, expected) in console_matrix() {
-            let path = path.replace("{doc}", &fixture.document);
+            let path = path.replace("{doc}", &fixture.document).replace("{meeting}", &fixture.meeting);
             let fields: Vec<(&str, String)> =
                 fields.iter().map(|(name, value)| (*name, value.replace("{sha}", &fixture.sha256))).collect();
             let fields: Vec<(&str, &str)> = fields.iter().map(|(name, value)| (*name, value.as_str())).collect();
@@ -745,7 +767,7 @@ both_backends! {
             if method != Method::POST || route == "/dashboard/login" {
                 continue;
             }
-            let path = path.replace("{doc}", &fixture.document);
+            let path = path.replace("{doc}", &fixture.document).replace("{meeting}", &fixture.meeting);
             for csrf in [String::new(), other.csrf.clone()] {
                 let forged = Console { csrf: csrf.clone(), ..admin.clone() };
                 let answer = app.send(console_post(&forged, &path, fields)).await;

@@ -124,6 +124,63 @@ fn staff_and_audit_on_postgres() {
     staff_and_audit(Backend::Postgres);
 }
 
+/// Cell meetings: the admin browses the demo's meetings, one meeting's answers and attendance, the statistics of the
+/// city and of HK; HK's officer sees its units and cells, and cancels a meeting of HK from its page.
+fn meetings(backend: Backend) {
+    let site = Site::start(backend, &["--members", "2000", "--documents", "20"]);
+    let admin = site.token("admin", &site.admin_password);
+    let starts_at = (chrono::Utc::now() + chrono::Duration::days(5)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let meeting = serde_json::json!({"committee_code": "HK", "unit": "Đảng bộ cơ sở số 1", "cell": "Chi bộ 1",
+        "title": "Sinh hoạt chuyên đề", "starts_at": starts_at, "location": "Hội trường", "agenda": "1. Chuyên đề"});
+    let (status, created) = site.api("POST", "/api/v1/meetings", &admin, &[], Some(&meeting));
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    let browser = Browser::start();
+    browser.sign_in(&site, "admin", &site.admin_password);
+    browser.click("nav.sections a[href='/dashboard/meetings']");
+    browser.wait_for_path("/dashboard/meetings");
+    assert!(browser.find_all("table.meetings tbody tr").len() > 10, "{}", browser.text());
+    browser.check_page(&site.named("meetings"));
+    // A meeting the demo held: answers and attendance.
+    let held = "table.meetings tbody tr:nth-child(40) th a";
+    browser.click(held);
+    wait_until("a meeting's page", Duration::from_secs(30), || browser.text().contains("Trả lời của đảng viên"));
+    browser.check_page(&site.named("meeting"));
+    browser.go(&site.url("/dashboard/meetings/stats"));
+    browser.wait_for_path("/dashboard/meetings/stats");
+    assert!(browser.text().contains("Quận ủy Hoàn Kiếm"), "{}", browser.text());
+    browser.check_page(&site.named("meeting-stats-city"));
+    browser.click("table.meeting-stats a[href*='committee=HK']");
+    wait_until("HK's statistics", Duration::from_secs(30), || browser.text().contains("Đơn vị và chi bộ"));
+    browser.check_page(&site.named("meeting-stats-HK"));
+    browser.sign_out();
+
+    browser.sign_in(&site, OFFICER.0, OFFICER.1);
+    browser.go(&site.url("/dashboard/meetings/stats"));
+    wait_until("the officer's statistics", Duration::from_secs(30), || browser.text().contains("Đơn vị và chi bộ"));
+    assert!(browser.find_all("input[name=committee]").is_empty());
+    browser.check_page(&site.named("meeting-stats-officer"));
+    browser.go(&site.url(&format!("/dashboard/meetings/{id}")));
+    browser.wait_for_path(&format!("/dashboard/meetings/{id}"));
+    browser.click("button[data-action=cancel]");
+    browser.wait_for_text("Đã hủy cuộc sinh hoạt");
+    browser.check_page(&site.named("meeting-cancelled"));
+    let (status, shown) = site.api("GET", &format!("/api/v1/meetings/{id}"), &admin, &[], None);
+    assert_eq!((status, shown["status"].as_str()), (200, Some("cancelled")), "{shown}");
+    browser.sign_out();
+}
+
+#[test]
+fn meetings_on_sqlite() {
+    meetings(Backend::Sqlite);
+}
+
+#[test]
+fn meetings_on_postgres() {
+    meetings(Backend::Postgres);
+}
+
 /// A minimal valid PDF.
 const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> \

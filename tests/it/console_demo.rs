@@ -177,5 +177,58 @@ both_backends! {
             .await
             .unwrap();
         assert!(hidden.iter().all(|id| !received.contains(id)), "no scheduled, expired, withdrawn or draft document reached the device");
+
+        // Meetings: most cells meet every month, the counters agree with the invitees, every invitation and answer
+        // is in the member's state log, below its state_seq.
+        let meetings = loaded.meetings;
+        assert!(meetings.meetings > 300 && meetings.held > 200 && meetings.cancelled < meetings.meetings / 10, "{meetings:?}");
+        assert_eq!(count(&app, "SELECT count(*) AS n FROM meetings").await, meetings.meetings as i64);
+        assert_eq!(count(&app, "SELECT count(*) AS n FROM meeting_invitees").await, meetings.invitees as i64);
+        assert_eq!(
+            count(&app, "SELECT count(*) AS n FROM meetings m WHERE invited <> (SELECT count(*) FROM meeting_invitees i WHERE i.meeting_id = m.id) \
+                OR answered <> (SELECT count(*) FROM meeting_invitees i WHERE i.meeting_id = m.id AND i.rsvp IS NOT NULL) \
+                OR present <> (SELECT count(*) FROM meeting_invitees i WHERE i.meeting_id = m.id AND i.attendance = 'present')").await,
+            0,
+            "each meeting's counters agree with its invitees"
+        );
+        assert_eq!(count(&app, "SELECT count(*) AS n FROM meeting_invitees i WHERE NOT EXISTS (SELECT 1 FROM member_state_log l \
+            WHERE l.member_id = i.member_id AND l.entity = 'meeting' AND l.key = i.meeting_id)").await, 0, "every invitation is logged");
+        assert_eq!(count(&app, "SELECT count(*) AS n FROM meeting_invitees i WHERE i.rsvp IS NOT NULL AND NOT EXISTS (SELECT 1 FROM member_state_log l \
+            WHERE l.member_id = i.member_id AND l.entity = 'rsvp' AND l.key = i.meeting_id)").await, 0, "every answer is logged");
+        assert_eq!(count(&app, "SELECT count(*) AS n FROM members m WHERE m.state_seq < (SELECT COALESCE(MAX(l.seq), 0) FROM member_state_log l WHERE l.member_id = m.id)").await, 0);
+        assert_eq!(count(&app, "SELECT count(*) AS n FROM meetings WHERE created_at > starts_at OR status NOT IN ('scheduled', 'cancelled')").await, 0);
+        // Every cell has its secretary, and one deputy at most (the demo CSV's position column).
+        assert_eq!(
+            count(&app, "SELECT count(*) AS n FROM (SELECT committee_code, unit, cell FROM members GROUP BY committee_code, unit, cell \
+                HAVING SUM(CASE WHEN position = 'secretary' THEN 1 ELSE 0 END) <> 1 OR SUM(CASE WHEN position = 'deputy_secretary' THEN 1 ELSE 0 END) > 1) AS c").await,
+            0
+        );
+        // Last month's statistics: most cells met, most of those invited attended.
+        let this_month = handbook::meetings::stats::Period::month_of(now);
+        let last_month = handbook::meetings::stats::Period::month_of(this_month.from - chrono::Duration::days(1));
+        let query = format!("from={}&to={}", handbook::time::rfc3339(last_month.from), handbook::time::rfc3339(last_month.to));
+        let stats = app.get_as(&editor, &format!("/api/v1/meetings/stats?{query}")).await.json();
+        let totals = &stats["totals"];
+        let without = totals["cells_without_meeting"].as_f64().unwrap() / totals["cells"].as_f64().unwrap();
+        assert!((0.02..0.2).contains(&without), "cells without a meeting last month: {without} in {stats}");
+        let rate = totals["attendance_rate"].as_f64().unwrap();
+        assert!((0.75..0.95).contains(&rate), "attendance last month: {rate}");
+        assert!(totals["rsvp_answered"].as_i64().unwrap() * 10 > totals["invited"].as_i64().unwrap() * 7, "{totals}");
+        // The member (its cell's secretary) got its meetings and answers with the rest, from scratch.
+        let (invited, answered) = app
+            .db()
+            .run(move |conn| {
+                use diesel::prelude::*;
+                use handbook::db::schema::{meeting_invitees as i, members as m};
+                let id: i64 = m::table.filter(m::card_number.eq(&card)).select(m::id).get_result(conn)?;
+                let invited = i::table.filter(i::member_id.eq(id)).select(i::meeting_id).load::<String>(conn)?;
+                let answered = i::table.filter(i::member_id.eq(id)).filter(i::rsvp.is_not_null()).select(i::meeting_id).load::<String>(conn)?;
+                Ok((invited.into_iter().collect::<BTreeSet<_>>(), answered.into_iter().collect::<BTreeSet<_>>()))
+            })
+            .await
+            .unwrap();
+        assert!(!invited.is_empty());
+        assert_eq!(phone.state.meetings.keys().cloned().collect::<BTreeSet<_>>(), invited, "the member's meetings reached its device");
+        assert_eq!(phone.state.rsvps.keys().cloned().collect::<BTreeSet<_>>(), answered, "and its answers");
     }
 }

@@ -57,6 +57,12 @@ pub const DASHBOARD: &[(Method, &str)] = &[
     (Method::GET, "/dashboard/reading/{id}"),
     (Method::GET, "/dashboard/reading/{id}/{code}"),
     (Method::GET, "/dashboard/reading/{id}/{code}/not-read.csv"),
+    (Method::GET, "/dashboard/meetings"),
+    (Method::GET, "/dashboard/meetings/stats"),
+    (Method::GET, "/dashboard/meetings/stats.csv"),
+    (Method::GET, "/dashboard/meetings/stats/cells-without.csv"),
+    (Method::GET, "/dashboard/meetings/{id}"),
+    (Method::POST, "/dashboard/meetings/{id}/cancel"),
 ];
 
 /// The methods an OpenAPI path item may describe, in the order of its keys.
