@@ -27,6 +27,11 @@ use crate::sync::push::state::{self, Entity};
 
 use super::{entries, rsvps_of, Attendance, MeetingEntry, MeetingRow, MeetingStatus, RsvpEntry};
 
+/// The lock (`DbConnection::lock_key`) that a meeting's scheduling and an import take first: on PostgreSQL, a member
+/// the import moves into a cell while a meeting of that cell is being scheduled would otherwise be invited by neither
+/// (each transaction reads the cell before the other commits). SQLite runs one writer at a time anyway.
+pub const INVITATIONS_LOCK: &str = "meetings: invitations";
+
 /// Where a member is, and whether it may be invited there (status `eligible` or `exempt`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Place {

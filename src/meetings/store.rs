@@ -290,6 +290,7 @@ fn tell_invitees(conn: &mut DbConnection, id: &str, told: &mut HashSet<i64>) -> 
 /// Schedules a meeting and invites the cell's members (status eligible or exempt).
 pub fn create(conn: &mut DbConnection, user: &AuthUser, input: NewMeeting) -> Result<MeetingView, AppError> {
     conn.write_transaction(|conn| {
+        conn.lock_key(invitees::INVITATIONS_LOCK)?;
         let manager = manager_of(conn, user)?;
         let mut errors = Vec::new();
         let committee = input.committee_code.trim().to_uppercase();

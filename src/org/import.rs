@@ -545,6 +545,10 @@ pub fn apply(
 ) -> Result<ImportOutcome, ImportError> {
     let rows = &parsed.rows;
     conn.write_transaction(|conn| {
+        // Before reading any member: a meeting being scheduled meanwhile sees the moves, or this import its invitations.
+        if !dry_run {
+            conn.lock_key(crate::meetings::invitees::INVITATIONS_LOCK)?;
+        }
         let started = std::time::Instant::now();
         let existing = existing_members(conn, rows)?;
         tracing::debug!(found = existing.len(), ms = started.elapsed().as_millis() as u64, "import: compared");
