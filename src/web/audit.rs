@@ -15,7 +15,7 @@ use crate::state::AppState;
 use super::csv::csv_response;
 use super::fields::{Fields, FormErrors};
 use super::html_response;
-use super::layout::{moment, page, path_segment};
+use super::layout::{self, moment, page, path_segment};
 use super::session::{staff_page, Viewer};
 
 const AUDIT_PATH: &str = "/dashboard/audit";
@@ -241,41 +241,32 @@ fn entry_table(viewer: &Viewer, entries: &[Entry]) -> Markup {
         @if entries.is_empty() {
             p.empty { "Không có mục nào khớp với bộ lọc." }
         } @else {
-            div.scroll tabindex="0" role="region" aria-label="Bảng nhật ký" {
-                table.audit {
-                    thead {
+            (layout::table(
+                "Bảng nhật ký",
+                "audit",
+                &["Thời gian", "Người thực hiện", "Thao tác", "Đối tượng", "Đảng bộ", "Chi tiết"],
+                html! {
+                    @for entry in entries {
                         tr {
-                            th scope="col" { "Thời gian" }
-                            th scope="col" { "Người thực hiện" }
-                            th scope="col" { "Thao tác" }
-                            th scope="col" { "Đối tượng" }
-                            th scope="col" { "Đảng bộ" }
-                            th scope="col" { "Chi tiết" }
-                        }
-                    }
-                    tbody {
-                        @for entry in entries {
-                            tr {
-                                td { time datetime=(crate::time::rfc3339(entry.at)) { (moment(entry.at)) } }
-                                td {
-                                    (entry.actor)
-                                    br;
-                                    span.muted { (actor_role(&entry.actor_role)) }
-                                }
-                                td {
-                                    @match action_label(&entry.action) {
-                                        Some(label) => { (label) }
-                                        None => { code { (entry.action) } }
-                                    }
-                                }
-                                td.target { (target(viewer, entry)) }
-                                td { (entry.committee_code.as_deref().unwrap_or("—")) }
-                                td.detail { (detail(&entry.detail)) }
+                            td { time datetime=(crate::time::rfc3339(entry.at)) { (moment(entry.at)) } }
+                            td {
+                                (entry.actor)
+                                br;
+                                span.muted { (actor_role(&entry.actor_role)) }
                             }
+                            td {
+                                @match action_label(&entry.action) {
+                                    Some(label) => { (label) }
+                                    None => { code { (entry.action) } }
+                                }
+                            }
+                            td.target { (target(viewer, entry)) }
+                            td { (entry.committee_code.as_deref().unwrap_or("—")) }
+                            td.detail { (detail(&entry.detail)) }
                         }
                     }
-                }
-            }
+                },
+            ))
         }
     }
 }

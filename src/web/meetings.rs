@@ -24,7 +24,7 @@ use crate::time::{in_hanoi, now, start_of_hanoi_day};
 
 use super::csv::csv_response;
 use super::fields::{Fields, FormErrors};
-use super::layout::{bar, day, moment, number, page, path_segment, percent};
+use super::layout::{self, bar, day, moment, number, page, path_segment, percent};
 use super::session::{staff_action, staff_page, Viewer as Staff, CSRF_FIELD};
 use super::{html_response, redirect};
 
@@ -361,30 +361,17 @@ fn meeting_markup(viewer: &Staff, meeting: &MeetingView, cancelled_now: bool) ->
                 @if rsvps.is_empty() {
                     p.empty { "Chưa có ai được mời." }
                 } @else {
-                    div.scroll tabindex="0" role="region" aria-label="Bảng trả lời" {
-                        table.rsvps {
-                            thead {
-                                tr {
-                                    th scope="col" { "Họ và tên" }
-                                    th scope="col" { "Số thẻ" }
-                                    th scope="col" { "Trả lời" }
-                                    th scope="col" { "Lý do" }
-                                    th scope="col" { "Lúc" }
-                                }
-                            }
-                            tbody {
-                                @for r in rsvps {
-                                    tr {
-                                        th scope="row" { (r.full_name) }
-                                        td { (r.card_number) }
-                                        td { (rsvp_label(r.answer)) }
-                                        td { (r.reason.as_deref().unwrap_or("")) }
-                                        td { @if let Some(at) = r.answered_at { (moment(at)) } }
-                                    }
-                                }
+                    (layout::table("Bảng trả lời", "rsvps", &["Họ và tên", "Số thẻ", "Trả lời", "Lý do", "Lúc"], html! {
+                        @for r in rsvps {
+                            tr {
+                                th scope="row" { (r.full_name) }
+                                td { (r.card_number) }
+                                td { (rsvp_label(r.answer)) }
+                                td { (r.reason.as_deref().unwrap_or("")) }
+                                td { @if let Some(at) = r.answered_at { (moment(at)) } }
                             }
                         }
-                    }
+                    }))
                 }
             }
         }
@@ -394,26 +381,15 @@ fn meeting_markup(viewer: &Staff, meeting: &MeetingView, cancelled_now: bool) ->
                 @if meeting.starts_at > now() {
                     p.muted { "Điểm danh sau khi cuộc sinh hoạt bắt đầu (trên ứng dụng của bí thư chi bộ)." }
                 } @else if !attendance.is_empty() {
-                    div.scroll tabindex="0" role="region" aria-label="Bảng điểm danh" {
-                        table.attendance {
-                            thead {
-                                tr {
-                                    th scope="col" { "Họ và tên" }
-                                    th scope="col" { "Số thẻ" }
-                                    th scope="col" { "Điểm danh" }
-                                }
-                            }
-                            tbody {
-                                @for a in attendance {
-                                    tr {
-                                        th scope="row" { (a.full_name) }
-                                        td { (a.card_number) }
-                                        td { (attendance_label(a.attendance)) }
-                                    }
-                                }
+                    (layout::table("Bảng điểm danh", "attendance", &["Họ và tên", "Số thẻ", "Điểm danh"], html! {
+                        @for a in attendance {
+                            tr {
+                                th scope="row" { (a.full_name) }
+                                td { (a.card_number) }
+                                td { (attendance_label(a.attendance)) }
                             }
                         }
-                    }
+                    }))
                 }
             }
         }
