@@ -17,7 +17,7 @@ use actix_web::http::ConnectionType;
 use actix_web::rt::time::{sleep_until, Instant, Sleep};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpMessage, ResponseError};
-use futures_util::Stream;
+use futures_util::{Stream, TryFutureExt};
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -48,17 +48,16 @@ where
             req.set_payload(Payload::from(Box::pin(timed) as BoxedPayloadStream));
         }
     }
-    let answer = service.call(req);
-    async move {
-        let res = answer.await?;
+    // A combinator, not an async block, which would keep the inner future twice (see `request_log`).
+    service.call(req).map_ok(move |res| {
         if !expired.get() {
-            return Ok(res.map_into_left_body());
+            return res.map_into_left_body();
         }
         let (req, _) = res.into_parts();
         let mut response = AppError::RequestTimeout.error_response();
         response.head_mut().set_connection_type(ConnectionType::Close);
-        Ok(ServiceResponse::new(req, response).map_into_right_body())
-    }
+        ServiceResponse::new(req, response).map_into_right_body()
+    })
 }
 
 struct DeadlinePayload {

@@ -5,6 +5,7 @@ use std::future::Future;
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
+use futures_util::TryFutureExt;
 
 /// Middleware (for `App::wrap_fn`).
 pub fn secure_defaults<S, B>(
@@ -15,9 +16,8 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
 {
     let over_tls = req.connection_info().scheme() == "https";
-    let answer = service.call(req);
-    async move {
-        let mut res = answer.await?;
+    // A combinator, not an async block, which would keep the inner future twice (see `request_log`).
+    service.call(req).map_ok(move |mut res| {
         let headers = res.headers_mut();
         if !headers.contains_key(header::CACHE_CONTROL) {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -28,6 +28,6 @@ where
                 HeaderValue::from_static("max-age=31536000; includeSubDomains"),
             );
         }
-        Ok(res)
-    }
+        res
+    })
 }

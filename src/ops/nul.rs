@@ -22,7 +22,7 @@ use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpMessage, ResponseError};
 use futures_util::future::{ready, Either};
-use futures_util::Stream;
+use futures_util::{Stream, TryFutureExt};
 
 use crate::error::AppError;
 
@@ -48,8 +48,8 @@ where
         let inner = req.take_payload();
         req.set_payload(Payload::from(Box::pin(Scanned { inner, scanner, refused: false }) as BoxedPayloadStream));
     }
-    let answer = service.call(req);
-    Either::Right(async move { Ok(answer.await?.map_into_left_body()) })
+    // A combinator, not an async block, which would keep the inner future twice (see `request_log`).
+    Either::Right(service.call(req).map_ok(ServiceResponse::map_into_left_body))
 }
 
 /// Whether percent-decoding `text` would give a NUL byte. A `%` can never be part of an earlier escape (hex

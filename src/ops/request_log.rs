@@ -6,6 +6,7 @@ use std::time::Instant;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::web;
+use futures_util::TryFutureExt;
 
 use crate::state::AppState;
 
@@ -38,9 +39,9 @@ where
     let request_id = request_id(&req);
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().clone();
-    let answer = service.call(req);
-    async move {
-        let mut res = answer.await?;
+    // A combinator rather than `async move { answer.await }`: an async block keeps a captured future twice (as
+    // captured and as awaited), and this future is the outermost of the chain every open connection holds.
+    service.call(req).map_ok(move |mut res| {
         let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
         let status = res.status().as_u16();
         let elapsed = started.elapsed();
@@ -56,6 +57,6 @@ where
             "request"
         );
         res.headers_mut().insert(REQUEST_ID, request_id);
-        Ok(res)
-    }
+        res
+    })
 }

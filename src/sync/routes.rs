@@ -186,10 +186,10 @@ async fn sync(
         Some(n) if (0..=live::MAX_WAIT as i64).contains(&n) => n as u64,
         Some(_) => return Err(AppError::validation("wait", format!("must be between 0 and {}", live::MAX_WAIT))),
     };
-    let key = *state.auth.keys.cursor_key();
+    let key = state.auth.keys.cursor_key();
     let presented = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(text) => {
-            let cursor = cursor::decode(&key, text)
+            let cursor = cursor::decode(key, text)
                 .ok_or_else(|| AppError::BadRequest("this is not a cursor we issued".into()))?;
             if cursor.member_id != member {
                 return Err(AppError::BadRequest("this cursor was issued to someone else".into()));
@@ -211,76 +211,86 @@ async fn sync(
     let mut woken = false;
     loop {
         let changed = waiter.as_ref().map(live::Waiter::changed);
-        if let Step::Read { committee, after, newest, state_newest } = step(&state, &poll).await? {
-            let page = match after {
-                // The member's own state unchanged: the page is the committee's documents after the position, the
-                // same for every device there, read once for all the polls a publish wakes together.
-                Some((position, state_position)) if state_position == state_newest => {
-                    let (reading, db) = (committee.clone(), state.db.clone());
-                    let read = || async move {
-                        let (changes, position, has_more) = db
-                            .run(move |conn| Ok(changes::documents_after(conn, &reading, position, limit, PAGE_BYTES)?))
-                            .await?;
-                        Ok(live::pages::DocumentsPage { changes, position, has_more })
-                    };
-                    let shared = hub.pages.get_or_read(&committee, position, newest, limit, read).await?;
-                    PageView::Shared(shared, state_position)
-                }
-                _ => {
-                    let reading = committee.clone();
-                    PageView::Own(
-                        state
-                            .db
-                            .run(move |conn| Ok(changes::read(conn, &reading, member, after, limit, PAGE_BYTES)?))
-                            .await?,
-                    )
-                }
-            };
-            let (changes, position, state_position, has_more) = page.parts();
-            let unchanged = changes.is_empty() && !has_more;
-            if let Some((from, from_state)) = after.filter(|_| unchanged) {
-                if state_position == from_state {
-                    // Nothing after `from` concerns this committee up to the page's end.
-                    hub.quiet(&committee, from, position);
-                    if woken && !time_is_up && !hub.stopping() {
-                        // Woken by a change for others: keep holding.
-                        wait_for(changed, deadline, &mut time_is_up).await;
-                        continue;
-                    }
-                }
-            }
-            let tag = etag(newest.max(position), position, state_newest.max(state_position), state_position);
-            let cursor = cursor::encode(
-                &key,
-                &Cursor { member_id: member, committee: committee.to_string(), position, state_position },
-            );
-            return Ok(HttpResponse::Ok()
-                .insert_header((header::ETAG, etag_header(&tag)))
-                .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-                .json(SyncPageView { changes, cursor, has_more }));
+        // Boxed, so that the checks and reads take memory only while they run: a held poll keeps just this loop's
+        // state (10,000 held polls are 10,000 of these futures).
+        let keep_holding = woken && !time_is_up && !hub.stopping();
+        if let Answer::Now(response) = Box::pin(answer(&state, &poll, limit, keep_holding)).await? {
+            return Ok(response);
         }
         if time_is_up || hub.stopping() {
             return Ok(not_modified(poll.if_none_match.as_deref()));
         }
-        wait_for(changed, deadline, &mut time_is_up).await;
+        time_is_up = match changed {
+            Some(changed) => tokio::time::timeout_at(deadline, changed).await.is_err(),
+            None => true,
+        };
         woken = true;
     }
 }
 
-/// Until `changed` resolves or the deadline passes (then `time_is_up`).
-async fn wait_for(
-    changed: Option<impl std::future::Future<Output = ()>>,
-    deadline: tokio::time::Instant,
-    time_is_up: &mut bool,
-) {
-    let Some(changed) = changed else {
-        *time_is_up = true;
-        return;
+/// What a poll answers now, or that it has nothing to answer yet.
+enum Answer {
+    Now(HttpResponse),
+    /// Nothing new (304, or keep holding).
+    NothingNew,
+}
+
+/// The page after the poll's cursor, or nothing new. A held poll woken by a change for others (`keep_holding`)
+/// finds an empty page: nothing new.
+async fn answer(
+    state: &web::Data<AppState>,
+    poll: &Poll,
+    limit: usize,
+    keep_holding: bool,
+) -> Result<Answer, AppError> {
+    let Step::Read { committee, after, newest, state_newest } = step(state, poll).await? else {
+        return Ok(Answer::NothingNew);
     };
-    tokio::select! {
-        _ = changed => {},
-        _ = tokio::time::sleep_until(deadline) => *time_is_up = true,
+    let hub = state.db.live();
+    let page = match after {
+        // The member's own state unchanged: the page is the committee's documents after the position, the same for
+        // every device there, read once for all the polls a publish wakes together.
+        Some((position, state_position)) if state_position == state_newest => {
+            let (reading, db) = (committee.clone(), state.db.clone());
+            let read = || async move {
+                let (changes, position, has_more) = db
+                    .run(move |conn| Ok(changes::documents_after(conn, &reading, position, limit, PAGE_BYTES)?))
+                    .await?;
+                Ok(live::pages::DocumentsPage { changes, position, has_more })
+            };
+            let shared = hub.pages.get_or_read(&committee, position, newest, limit, read).await?;
+            PageView::Shared(shared, state_position)
+        }
+        _ => {
+            let (reading, member) = (committee.clone(), poll.member);
+            PageView::Own(
+                state.db.run(move |conn| Ok(changes::read(conn, &reading, member, after, limit, PAGE_BYTES)?)).await?,
+            )
+        }
+    };
+    let (changes, position, state_position, has_more) = page.parts();
+    let unchanged = changes.is_empty() && !has_more;
+    if let Some((from, from_state)) = after.filter(|_| unchanged) {
+        if state_position == from_state {
+            // Nothing after `from` concerns this committee up to the page's end.
+            hub.quiet(&committee, from, position);
+            if keep_holding {
+                return Ok(Answer::NothingNew);
+            }
+        }
     }
+    let tag = etag(newest.max(position), position, state_newest.max(state_position), state_position);
+    let key = state.auth.keys.cursor_key();
+    let cursor = cursor::encode(
+        key,
+        &Cursor { member_id: poll.member, committee: committee.to_string(), position, state_position },
+    );
+    Ok(Answer::Now(
+        HttpResponse::Ok()
+            .insert_header((header::ETAG, etag_header(&tag)))
+            .insert_header((header::CACHE_CONTROL, "private, no-cache"))
+            .json(SyncPageView { changes, cursor, has_more }),
+    ))
 }
 
 /// One sync request, as presented.

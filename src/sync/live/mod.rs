@@ -46,6 +46,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
+use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 
 use crate::sync::installations::SEEN_EVERY_SECONDS;
@@ -370,14 +371,31 @@ pub struct Waiter {
 impl Waiter {
     /// Resolves at the next change of the member, of the feed, of everything, or when the server stops. Create it
     /// BEFORE checking whether anything is new: a change between the check and the await still wakes it.
-    pub fn changed(&self) -> impl std::future::Future<Output = ()> + '_ {
-        let mine = self.notify.notified();
-        let everyone = self.hub.everyone.notified();
-        async move {
-            tokio::select! {
-                _ = mine => {},
-                _ = everyone => {},
-            }
+    pub fn changed(&self) -> Changed<'_> {
+        Changed { mine: self.notify.notified(), everyone: self.hub.everyone.notified() }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// [`Waiter::changed`]: either notification. A plain future rather than an async block around `select!`, which
+    /// would keep both notifications twice; every held poll holds one of these.
+    pub struct Changed<'a> {
+        #[pin]
+        mine: Notified<'a>,
+        #[pin]
+        everyone: Notified<'a>,
+    }
+}
+
+impl std::future::Future for Changed<'_> {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let this = self.project();
+        if this.mine.poll(cx).is_ready() || this.everyone.poll(cx).is_ready() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
         }
     }
 }
