@@ -27,6 +27,10 @@ apt_install() {
 if ! dpkg -s libpq-dev >/dev/null 2>&1; then
   apt_install libpq-dev
 fi
+# A C compiler and make: the binary's allocator, jemalloc, is built from C (tikv-jemalloc-sys).
+if ! command -v cc >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; then
+  apt_install gcc make
+fi
 
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   apt_install chromium chromium-driver
