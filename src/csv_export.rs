@@ -10,7 +10,22 @@
 
 use std::borrow::Cow;
 
+use actix_web::http::header;
+use actix_web::{HttpResponse, HttpResponseBuilder};
+
 use crate::error::AppError;
+
+/// A CSV download named `file_name` (only ASCII letters, digits, `-`, `_` and `.` are kept), never cached.
+/// `builder` may carry headers of its own already (the console's).
+pub fn download(mut builder: HttpResponseBuilder, file_name: &str, bytes: Vec<u8>) -> HttpResponse {
+    let safe: String =
+        file_name.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
+    builder
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{safe}\"")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(bytes)
+}
 
 /// One cell of an export row.
 #[derive(Clone, Copy, Debug)]

@@ -1,5 +1,7 @@
 //! Keyset paging: `?limit=` (default 100, at most 1000) and an opaque `?after=` cursor.
 
+use actix_web::http::header;
+use actix_web::HttpResponse;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
@@ -93,6 +95,54 @@ impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page { items: self.items.into_iter().map(f).collect(), next: self.next }
     }
+}
+
+/// A list offered as JSON pages (`?limit=`, `?after=`) or, with `?format=csv`, whole as CSV, for printing.
+pub struct Listing {
+    csv: bool,
+    limit: i64,
+    offset: i64,
+}
+
+impl Listing {
+    /// 422 on `format` (json or csv), `after` or `limit`.
+    pub fn parse(limit: Option<i64>, after: Option<&str>, format: Option<&str>) -> Result<Listing, AppError> {
+        let csv = match format {
+            None | Some("json") => false,
+            Some("csv") => true,
+            Some(_) => return Err(AppError::validation("format", "json or csv")),
+        };
+        let offset = decode_offset(after)?;
+        let limit = self::limit(limit)?;
+        // The CSV is the whole list; paging applies to JSON.
+        Ok(if csv { Listing { csv, limit: MAX_OFFSET, offset: 0 } } else { Listing { csv, limit, offset } })
+    }
+
+    /// What to read: (how many rows, from which offset). One row more than the page, to learn whether another
+    /// follows.
+    pub fn window(&self) -> (i64, i64) {
+        (self.limit.saturating_add(1), self.offset)
+    }
+
+    /// The rows read through `window`: one JSON page, or the CSV `to_csv` makes of them, as `file_name`. Never
+    /// cached.
+    pub fn respond<T: Serialize>(
+        self,
+        rows: Vec<T>,
+        file_name: &str,
+        to_csv: impl FnOnce(&[T]) -> Result<Vec<u8>, AppError>,
+    ) -> Result<HttpResponse, AppError> {
+        if self.csv {
+            return Ok(crate::csv_export::download(HttpResponse::Ok(), file_name, to_csv(&rows)?));
+        }
+        let page = Page::from_offset_rows(rows, self.limit, self.offset);
+        Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(page))
+    }
+}
+
+/// The schema of `?format=` of a `Listing`.
+pub fn list_formats() -> utoipa::openapi::Object {
+    crate::openapi::schemas::text_enum(&["json", "csv"])
 }
 
 #[cfg(test)]

@@ -49,15 +49,6 @@ async fn city(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(report))
 }
 
-/// A CSV download of the API: `file_name` as the attachment's name, never cached.
-pub(crate) fn csv_response(file_name: &str, bytes: Vec<u8>) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file_name}\"")))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(bytes))
-}
-
 /// Admin, officer: the rows of `/coverage` as CSV.
 #[utoipa::path(
     get,
@@ -72,7 +63,7 @@ pub(crate) fn csv_response(file_name: &str, bytes: Vec<u8>) -> Result<HttpRespon
 )]
 async fn city_csv(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
     let report = city_report(&state, user).await?;
-    csv_response("coverage.csv", report::city_csv_bytes(&report)?)
+    Ok(crate::csv_export::download(HttpResponse::Ok(), "coverage.csv", report::city_csv_bytes(&report)?))
 }
 
 /// Admin, or that committee's officer (others: 404).
@@ -115,12 +106,8 @@ struct ListQuery {
     /// The `next` of the previous page.
     after: Option<String>,
     /// `json` (default, paged) or `csv` (the whole list, for printing).
-    #[param(schema_with = list_formats)]
+    #[param(schema_with = paging::list_formats)]
     format: Option<String>,
-}
-
-fn list_formats() -> utoipa::openapi::Object {
-    crate::openapi::schemas::text_enum(&["json", "csv"])
 }
 
 /// Admin, that committee's officer: eligible members without the app, by unit, cell and name.
@@ -146,28 +133,17 @@ async fn not_installed(
 ) -> Result<HttpResponse, AppError> {
     let code = code.into_inner();
     user.require_manager_of(&code)?;
-    let as_csv = match query.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(AppError::validation("format", "json or csv")),
-    };
-    let offset = paging::decode_offset(query.after.as_deref())?;
-    let limit = paging::limit(query.limit)?;
-    // The CSV is the whole list, for printing; paging applies to JSON.
-    let (limit, offset) = if as_csv { (i64::MAX / 2, 0) } else { (limit, offset) };
+    let listing = paging::Listing::parse(query.limit, query.after.as_deref(), query.format.as_deref())?;
+    let (limit, offset) = listing.window();
     let lookup = code.clone();
     let rows = state
         .db
         .run(move |conn| {
             crate::org::store::find_committee(conn, &lookup)?.ok_or(AppError::NotFound)?;
-            Ok(report::not_installed(conn, &lookup, limit.saturating_add(1), offset)?)
+            Ok(report::not_installed(conn, &lookup, limit, offset)?)
         })
         .await?;
-    if as_csv {
-        return csv_response(&format!("chua-cai-dat-{code}.csv"), report::not_installed_csv_bytes(&rows)?);
-    }
-    let page = paging::Page::from_offset_rows(rows, limit, offset);
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(page))
+    listing.respond(rows, &format!("chua-cai-dat-{code}.csv"), report::not_installed_csv_bytes)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

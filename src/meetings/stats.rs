@@ -612,12 +612,8 @@ pub struct CellsWithoutQuery {
     /// The `next` of the previous page (with the same filters).
     pub after: Option<String>,
     /// `json` (default, paged) or `csv` (the whole list, for printing).
-    #[param(schema_with = list_formats)]
+    #[param(schema_with = paging::list_formats)]
     pub format: Option<String>,
-}
-
-fn list_formats() -> utoipa::openapi::Object {
-    crate::openapi::schemas::text_enum(&["json", "csv"])
 }
 
 /// The cells-without list: one JSON page, or the whole list as CSV. The console's download calls it too.
@@ -627,29 +623,14 @@ pub async fn cells_without_response(
     query: CellsWithoutQuery,
 ) -> Result<HttpResponse, AppError> {
     let committee = committee_in_scope(user, query.committee)?;
-    let as_csv = match query.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(AppError::validation("format", "json or csv")),
-    };
-    let offset = paging::decode_offset(query.after.as_deref())?;
-    let limit = paging::limit(query.limit)?;
+    let listing = paging::Listing::parse(query.limit, query.after.as_deref(), query.format.as_deref())?;
+    let (limit, offset) = listing.window();
     let now = now();
     let period = Period::parse(query.from.as_deref(), query.to.as_deref(), now)?;
-    // The CSV is the whole list, for printing; paging applies to JSON.
-    let (limit, offset) = if as_csv { (i64::MAX / 2, 0) } else { (limit, offset) };
     let file_name = format!("chua-sinh-hoat-{}.csv", committee.as_deref().unwrap_or("thanh-pho"));
-    let rows = state
-        .db
-        .run(move |conn| {
-            cells_without_meeting(conn, committee.as_deref(), period, now, limit.saturating_add(1), offset)
-        })
-        .await?;
-    if as_csv {
-        return crate::coverage::routes::csv_response(&file_name, cells_without_csv_bytes(&rows)?);
-    }
-    let page = paging::Page::from_offset_rows(rows, limit, offset);
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(page))
+    let rows =
+        state.db.run(move |conn| cells_without_meeting(conn, committee.as_deref(), period, now, limit, offset)).await?;
+    listing.respond(rows, &file_name, cells_without_csv_bytes)
 }
 
 /// Officer (its committee; another: 404), admin (the city, or one committee): cells with eligible members that held

@@ -118,12 +118,8 @@ pub struct ListQuery {
     /// The `next` of the previous page.
     pub after: Option<String>,
     /// `json` (default, paged) or `csv` (the whole list, for printing).
-    #[param(schema_with = list_formats)]
+    #[param(schema_with = paging::list_formats)]
     pub format: Option<String>,
-}
-
-fn list_formats() -> utoipa::openapi::Object {
-    crate::openapi::schemas::text_enum(&["json", "csv"])
 }
 
 /// The not-read list: one JSON page, or the whole list as CSV. The console's download calls it too.
@@ -135,25 +131,11 @@ pub async fn not_read_response(
     query: &ListQuery,
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
-    let as_csv = match query.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(AppError::validation("format", "json or csv")),
-    };
-    let offset = paging::decode_offset(query.after.as_deref())?;
-    let limit = paging::limit(query.limit)?;
-    let (limit, offset) = if as_csv { (i64::MAX / 2, 0) } else { (limit, offset) };
+    let listing = paging::Listing::parse(query.limit, query.after.as_deref(), query.format.as_deref())?;
+    let (limit, offset) = listing.window();
     let file_name = format!("chua-doc-{code}.csv");
-    let rows =
-        state.db.run(move |conn| report::not_read(conn, &user, &id, &code, limit.saturating_add(1), offset)).await?;
-    if as_csv {
-        return Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file_name}\"")))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(report::not_read_csv_bytes(&rows)?));
-    }
-    Ok(no_store(paging::Page::from_offset_rows(rows, limit, offset)))
+    let rows = state.db.run(move |conn| report::not_read(conn, &user, &id, &code, limit, offset)).await?;
+    listing.respond(rows, &file_name, report::not_read_csv_bytes)
 }
 
 /// Admin, that committee's officer: eligible members of the committee who have not read the document (at the

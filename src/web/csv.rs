@@ -1,6 +1,5 @@
 //! CSV downloads with the cookie session (the API's are for Bearer clients). Same columns as the API's.
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::coverage::{report, routes};
@@ -38,12 +37,7 @@ pub(super) async fn not_installed_csv(
 }
 
 pub(super) fn csv_response(file_name: &str, bytes: Vec<u8>) -> HttpResponse {
-    let safe: String =
-        file_name.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
     let mut builder = HttpResponse::Ok();
     security_headers(&mut builder);
-    builder
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{safe}\"")))
-        .body(bytes)
+    crate::csv_export::download(builder, file_name, bytes)
 }
