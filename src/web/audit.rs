@@ -75,37 +75,22 @@ impl Typed {
         Filter::parse(Some(&self.actor), Some(&self.action), Some(&self.target), Some(&self.from), Some(&self.to))
     }
 
-    /// The query string of these filters (empty ones left out), and `after` if given.
-    fn query(&self, after: Option<&str>) -> String {
-        let mut out = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in [
+    fn filters(&self) -> [(&str, &str); 5] {
+        [
             ("actor", &self.actor),
             ("action", &self.action),
             ("target", &self.target),
             ("from", &self.from),
             ("to", &self.to),
-        ] {
-            if !value.is_empty() {
-                out.append_pair(name, value);
-            }
-        }
-        if let Some(after) = after {
-            out.append_pair("after", after);
-        }
-        out.finish()
+        ]
     }
 
     fn url(&self, path: &str, after: Option<&str>) -> String {
-        let query = self.query(after);
-        if query.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{query}")
-        }
+        super::filtered_url(path, &self.filters(), after)
     }
 
     fn is_filtered(&self) -> bool {
-        !self.query(None).is_empty()
+        self.filters().iter().any(|(_, value)| !value.is_empty())
     }
 }
 

@@ -71,27 +71,14 @@ impl Typed {
     }
 
     fn url(&self, path: &str, after: Option<&str>) -> String {
-        let mut out = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in [
-            ("committee", &self.committee),
+        let filters = [
+            ("committee", self.committee.as_str()),
             ("unit", &self.unit),
             ("cell", &self.cell),
             ("from", &self.from),
             ("to", &self.to),
-        ] {
-            if !value.is_empty() {
-                out.append_pair(name, value);
-            }
-        }
-        if let Some(after) = after {
-            out.append_pair("after", after);
-        }
-        let query = out.finish();
-        if query.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{query}")
-        }
+        ];
+        super::filtered_url(path, &filters, after)
     }
 
     /// The days typed, `from` and `to` both included: Vietnamese field errors for what is not a day.

@@ -75,6 +75,24 @@ pub(super) fn security_headers(builder: &mut actix_web::HttpResponseBuilder) {
         .insert_header((header::REFERRER_POLICY, "same-origin"));
 }
 
+/// `path` with the query string of the non-empty `filters`, in their order, then `after` if given: the links of a
+/// filtered list (its pages, its CSV) that keep what the officer typed.
+pub(super) fn filtered_url(path: &str, filters: &[(&str, &str)], after: Option<&str>) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in filters.iter().filter(|(_, value)| !value.is_empty()) {
+        out.append_pair(name, value);
+    }
+    if let Some(after) = after {
+        out.append_pair("after", after);
+    }
+    let query = out.finish();
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
 pub(super) fn html_response(status: StatusCode, markup: Markup) -> HttpResponse {
     let mut builder = HttpResponse::build(status);
     security_headers(&mut builder);
